@@ -1,0 +1,299 @@
+"""Issuance services: the only code that creates receipts or changes their status."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from issuance.errors import IssuanceError
+from issuance.models import Receipt, ReceiptItem
+from issuance.payload import IssueInput
+from issuance.rules import CheckedReceipt, Violation, context_load, receipt_check, unit_check_can_issue
+from issuance.states import can_transition
+from zhongtai.audit.models import AuditEvent
+from zhongtai.audit.services import Actor, audit_build, audit_record
+from zhongtai.core.errors import ApplicationError
+from zhongtai.core.money import amount_in_capitals
+from zhongtai.masterdata.models import Unit
+from zhongtai.numbering.services import (
+    check_code_generate,
+    numbers_allocate,
+    receipt_code_for,
+    sequence_ensure,
+)
+
+logger = logging.getLogger(__name__)
+
+# A concurrent duplicate busNo makes the insert fail; the batch is then re-checked.
+_MAX_ATTEMPTS = 3
+
+
+@dataclass
+class IssueOutcome:
+    """The result of one request of a batch: a receipt (new or the earlier one) or an error."""
+
+    receipt: Receipt | None = None
+    created: bool = False
+    error: ApplicationError | None = None
+
+
+def violations_error(violations: list[Violation]) -> ApplicationError:
+    first = violations[0]
+    return ApplicationError(first.code, first.message, {"errors": [v.as_dict() for v in violations]}, status=422)
+
+
+def bus_no_conflict_error(bus_no: str, receipt: Receipt) -> ApplicationError:
+    return ApplicationError(
+        IssuanceError.BUS_NO_CONFLICT,
+        f"业务流水号 {bus_no} 已用于开具另一内容的票据，不能用于不同的请求。",
+        {"busNo": bus_no, "receiptCode": receipt.receipt_code, "receiptNumber": receipt.number_text},
+        status=409,
+    )
+
+
+def receipt_issue(*, unit: Unit, data: IssueInput, actor: Actor, source: str) -> tuple[Receipt, bool]:
+    """Issue one receipt; returns (receipt, created). ``created`` is False for a repeated busNo."""
+    outcome = receipts_issue(unit=unit, inputs=[data], actor=actor, source=source)[0]
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.receipt is not None
+    return outcome.receipt, outcome.created
+
+
+def receipts_issue(*, unit: Unit, inputs: list[IssueInput], actor: Actor, source: str) -> list[IssueOutcome]:
+    """Issue a batch for one unit; each request succeeds or fails on its own.
+
+    busNo is the idempotency key: a busNo seen before (now or in an earlier batch)
+    with the same content returns the earlier receipt; with other content it is
+    refused. Numbers are allocated in one short transaction for the whole batch.
+    """
+    today = timezone.localdate()
+    unit_check_can_issue(unit, today)
+    ctx = context_load(unit=unit, item_codes={item.item_code for data in inputs for item in data.items})
+    outcomes = [IssueOutcome() for _ in inputs]
+    checked: dict[int, CheckedReceipt] = {}
+    for index, data in enumerate(inputs):
+        result = receipt_check(ctx, data)
+        if isinstance(result, list):
+            outcomes[index].error = violations_error(result)
+        else:
+            checked[index] = result
+    for attempt in range(1, _MAX_ATTEMPTS + 1):
+        pending, repeats = _resolve_bus_nos(unit=unit, checked=checked, outcomes=outcomes)
+        try:
+            _create(ctx_unit=unit, pending=pending, outcomes=outcomes, actor=actor, source=source, now=ctx.now)
+        except IntegrityError:
+            if attempt == _MAX_ATTEMPTS:
+                raise
+            logger.info("busNo race in batch for unit %s, re-checking (attempt %s)", unit.code, attempt)
+            continue
+        _answer_in_batch_repeats(checked=checked, repeats=repeats, outcomes=outcomes)
+        break
+    return outcomes
+
+
+def _resolve_bus_nos(
+    *, unit: Unit, checked: dict[int, CheckedReceipt], outcomes: list[IssueOutcome]
+) -> tuple[dict[int, CheckedReceipt], dict[int, int]]:
+    """Answer busNos seen in earlier requests from their receipts.
+
+    Returns the requests still to create, and the in-batch repeats (index -> index
+    of the first request with that busNo), answered once the first is created.
+    """
+    bus_nos = {c.data.bus_no for c in checked.values() if c.data.bus_no}
+    existing = (
+        {
+            r.bus_no: r
+            for r in Receipt.objects.filter(unit=unit, bus_no__in=bus_nos).select_related(
+                "kind", "unit", "issuing_point"
+            )
+        }
+        if bus_nos
+        else {}
+    )
+    pending: dict[int, CheckedReceipt] = {}
+    repeats: dict[int, int] = {}
+    first_in_batch: dict[str, int] = {}
+    for index, item in checked.items():
+        bus_no = item.data.bus_no
+        if bus_no and bus_no in existing:
+            receipt = existing[bus_no]
+            if receipt.request_digest == item.digest:
+                outcomes[index].receipt, outcomes[index].created = receipt, False
+            else:
+                outcomes[index].error = bus_no_conflict_error(bus_no, receipt)
+            continue
+        if bus_no and bus_no in first_in_batch:
+            repeats[index] = first_in_batch[bus_no]
+            continue
+        if bus_no:
+            first_in_batch[bus_no] = index
+        pending[index] = item
+    return pending, repeats
+
+
+def _create(
+    *,
+    ctx_unit: Unit,
+    pending: dict[int, CheckedReceipt],
+    outcomes: list[IssueOutcome],
+    actor: Actor,
+    source: str,
+    now: object,
+) -> None:
+    if not pending:
+        return
+    year = timezone.localtime(now).year  # type: ignore[arg-type]
+    needs: dict[str, int] = defaultdict(int)
+    codes: dict[int, str] = {}
+    for index, item in pending.items():
+        code = receipt_code_for(kind=item.kind, year=year)
+        codes[index] = code
+        needs[code] += 1
+    for item in {c.kind.pk: c.kind for c in pending.values()}.values():
+        sequence_ensure(kind=item, year=year)
+    with transaction.atomic():
+        numbers = numbers_allocate(unit=ctx_unit, needs=dict(needs))
+        receipts = []
+        order = sorted(pending)
+        for index in order:
+            receipts.append(
+                _build_receipt(
+                    unit=ctx_unit,
+                    item=pending[index],
+                    code=codes[index],
+                    number=numbers[codes[index]].pop(0),
+                    actor=actor,
+                    source=source,
+                    now=now,
+                )
+            )
+        Receipt.objects.bulk_create(receipts)
+        lines = []
+        for receipt, index in zip(receipts, order, strict=True):
+            receipt_lines = _build_items(receipt, pending[index])
+            receipt._prefetched_objects_cache = {"items": receipt_lines}  # type: ignore[attr-defined]
+            lines.extend(receipt_lines)
+        ReceiptItem.objects.bulk_create(lines)
+        AuditEvent.objects.bulk_create(
+            [
+                audit_build(
+                    actor=actor,
+                    action="receipt.issue",
+                    object_type="receipt",
+                    object_id=receipt.pk,
+                    unit_code=ctx_unit.code,
+                    region_code=receipt.region_code,
+                    data={
+                        "receiptCode": receipt.receipt_code,
+                        "number": receipt.number_text,
+                        "busNo": receipt.bus_no,
+                        "total": str(receipt.total_amount),
+                    },
+                )
+                for receipt in receipts
+            ]
+        )
+    for receipt, index in zip(receipts, order, strict=True):
+        outcomes[index].receipt, outcomes[index].created = receipt, True
+
+
+def _answer_in_batch_repeats(
+    *, checked: dict[int, CheckedReceipt], repeats: dict[int, int], outcomes: list[IssueOutcome]
+) -> None:
+    """A busNo repeated inside one batch gets the first request's receipt (or a conflict)."""
+    for index, first_index in repeats.items():
+        first = outcomes[first_index]
+        if first.receipt is None:
+            outcomes[index].error = first.error
+        elif checked[index].digest == checked[first_index].digest:
+            outcomes[index].receipt, outcomes[index].created = first.receipt, False
+        else:
+            outcomes[index].error = bus_no_conflict_error(checked[index].data.bus_no or "", first.receipt)
+
+
+def _build_receipt(
+    *, unit: Unit, item: CheckedReceipt, code: str, number: int, actor: Actor, source: str, now: object
+) -> Receipt:
+    data = item.data
+    issued_at = now
+    return Receipt(
+        receipt_code=code,
+        number=number,
+        check_code=check_code_generate(),
+        kind=item.kind,
+        unit=unit,
+        issuing_point=item.issuing_point,
+        region_code=unit.region.code,
+        bus_no=data.bus_no,
+        bus_date=data.bus_date or timezone.localdate(issued_at),  # type: ignore[arg-type]
+        request_digest=item.digest,
+        source=source,
+        issued_by=actor.name,
+        issued_at=issued_at,
+        issue_date=timezone.localdate(issued_at),  # type: ignore[arg-type]
+        payer_type=data.payer.type,
+        payer_name=data.payer.name,
+        payer_code=data.payer.code,
+        payer_phone=data.payer.phone,
+        payer_email=data.payer.email,
+        payer_account=data.payer.account,
+        payer_bank=data.payer.bank,
+        payee_name=unit.payee_name or unit.name,
+        payee_account=unit.payee_account,
+        payee_bank=unit.payee_bank,
+        total_amount=data.total_amount,
+        total_amount_upper=amount_in_capitals(data.total_amount),
+        pay_mode=data.pay_mode,
+        handling_person=data.handling_person,
+        checker=data.checker,
+        remark=data.remark,
+        ext=item.ext,
+    )
+
+
+def _build_items(receipt: Receipt, item: CheckedReceipt) -> list[ReceiptItem]:
+    return [
+        ReceiptItem(
+            receipt=receipt,
+            line_no=line_no,
+            fee_item=line.fee_item,
+            item_code=line.fee_item.code,
+            item_name=line.fee_item.name,
+            unit_of_measure=line.fee_item.unit_of_measure,
+            quantity=line.quantity,
+            standard=line.standard,
+            amount=line.amount,
+            remark=line.remark,
+        )
+        for line_no, line in enumerate(item.items, start=1)
+    ]
+
+
+def receipt_transition(*, receipt: Receipt, target: str, actor: Actor, reason: str = "") -> Receipt:
+    """Move a receipt to ``target`` if the state machine allows it, atomically and audited."""
+    with transaction.atomic():
+        current = Receipt.objects.select_for_update(of=("self",)).get(pk=receipt.pk)
+        if not can_transition(current.status, target):
+            raise ApplicationError(
+                IssuanceError.TRANSITION_NOT_ALLOWED,
+                f"票据当前状态为“{current.get_status_display()}”，不能变更为“{Receipt(status=target).get_status_display()}”。",
+                {"from": current.status, "to": target},
+                status=409,
+            )
+        Receipt.objects.filter(pk=current.pk, status=current.status).update(status=target)
+        audit_record(
+            actor=actor,
+            action="receipt.transition",
+            object_type="receipt",
+            object_id=current.pk,
+            unit_code=receipt.unit.code,
+            region_code=current.region_code,
+            data={"from": current.status, "to": target, "reason": reason},
+        )
+    receipt.refresh_from_db()
+    return receipt

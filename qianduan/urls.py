@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from qianduan import views
+
+urlpatterns = [path("", views.home, name="home")]

@@ -1,0 +1,102 @@
+"""HMAC-SHA256 request authentication for interface units (see docs/api.md)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from zhongtai.audit.services import Actor
+from zhongtai.core.errors import ApplicationError
+from zhongtai.gateway.crypto import secret_decrypt
+from zhongtai.gateway.errors import GatewayError
+from zhongtai.gateway.models import ApiCredential
+from zhongtai.gateway.nonces import nonce_claim
+from zhongtai.gateway.signing import (
+    NONCE_RE,
+    SIGNATURE_RE,
+    TIMESTAMP_RE,
+    compute_signature,
+    signatures_match,
+    string_to_sign,
+)
+from zhongtai.masterdata.models import Unit
+
+HEADERS = ("X-App-Id", "X-Timestamp", "X-Nonce", "X-Signature")
+
+
+@dataclass
+class ApiPrincipal:
+    """The caller of a signed request: one credential of one unit."""
+
+    credential: ApiCredential
+    unit: Unit
+    is_authenticated: bool = True
+    is_active: bool = True
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.api_client(self.credential.app_id)
+
+    @property
+    def can_write(self) -> bool:
+        return self.credential.scope == ApiCredential.Scope.ISSUE
+
+
+def _refuse(code: GatewayError, message: str, extra: dict | None = None) -> ApplicationError:
+    return ApplicationError(code, message, extra, status=401)
+
+
+class HmacSignatureAuthentication(BaseAuthentication):
+    def authenticate_header(self, request: Request) -> str:
+        return "EREC-HMAC-SHA256"
+
+    def authenticate(self, request: Request) -> tuple[ApiPrincipal, ApiCredential] | None:
+        values = {name: request.headers.get(name, "") for name in HEADERS}
+        missing = [name for name, value in values.items() if not value]
+        if len(missing) == len(HEADERS):
+            return None  # no credentials at all: IsAuthenticated answers AUTH_REQUIRED
+        if missing:
+            raise _refuse(GatewayError.AUTH_MISSING_HEADERS, "缺少签名请求头。", {"missing": missing})
+        app_id, timestamp, nonce, signature = (values[name] for name in HEADERS)
+        if not TIMESTAMP_RE.match(timestamp):
+            raise _refuse(GatewayError.AUTH_MALFORMED_HEADERS, "X-Timestamp 应为 10 位 Unix 秒。")
+        if not NONCE_RE.match(nonce):
+            raise _refuse(GatewayError.AUTH_MALFORMED_HEADERS, "X-Nonce 应为 16-64 位字母、数字、- 或 _。")
+        if not SIGNATURE_RE.match(signature):
+            raise _refuse(GatewayError.AUTH_MALFORMED_HEADERS, "X-Signature 应为 64 位小写十六进制。")
+
+        credential = ApiCredential.objects.select_related("unit", "unit__region").filter(app_id=app_id).first()
+        if credential is None:
+            raise _refuse(GatewayError.AUTH_UNKNOWN_APP, "应用 ID 不存在。")
+
+        from django.conf import settings
+
+        skew = abs(time.time() - int(timestamp))
+        if skew > settings.EREC_API_CLOCK_SKEW_SECONDS:
+            raise _refuse(
+                GatewayError.AUTH_STALE_TIMESTAMP,
+                "请求时间戳已过期或超前，请校准时钟（允许误差 5 分钟）。",
+                {"serverTime": int(time.time())},
+            )
+
+        message = string_to_sign(
+            method=request.method or "",
+            path=request._request.path,
+            query_string=request._request.META.get("QUERY_STRING", ""),
+            timestamp=timestamp,
+            nonce=nonce,
+            body=request._request.body,
+        )
+        expected = compute_signature(secret_decrypt(credential.secret_encrypted), message)
+        if not signatures_match(expected, signature):
+            raise _refuse(GatewayError.AUTH_BAD_SIGNATURE, "请求签名不正确。")
+        if credential.status != ApiCredential.Status.ACTIVE:
+            raise _refuse(GatewayError.AUTH_CREDENTIAL_REVOKED, "应用凭证已吊销。")
+        if credential.unit.status != Unit.Status.ACTIVE:
+            raise ApplicationError(GatewayError.AUTH_UNIT_INACTIVE, "单位已暂停或注销，不能调用接口。", status=403)
+        if not nonce_claim(app_id=app_id, nonce=nonce):
+            raise _refuse(GatewayError.AUTH_NONCE_REPLAYED, "请求随机串（X-Nonce）已使用过，疑似重放请求。")
+        return ApiPrincipal(credential=credential, unit=credential.unit), credential

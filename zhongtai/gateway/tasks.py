@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from zhongtai.gateway.nonces import nonce_purge
+
+
+@shared_task(time_limit=120)
+def nonce_purge_task() -> int:
+    return nonce_purge()
