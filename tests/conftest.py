@@ -24,6 +24,20 @@ from zhongtai.gateway.services import credential_create
 from zhongtai.masterdata.models import FeeStandard, Region, Unit
 
 
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Tests marked ``postgres``/``redis`` run in the PostgreSQL + Redis pass of ``make test``."""
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    skip_pg = pytest.mark.skip(reason="runs in the PostgreSQL pass of make test")
+    skip_redis = pytest.mark.skip(reason="runs in the Redis pass of make test")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip_pg)
+        if "redis" in item.keywords and not settings.REDIS_URL:
+            item.add_marker(skip_redis)
+
+
 @pytest.fixture
 def province(db: Any) -> Region:
     region = RegionFactory(code="430000", name="湖南省", level=Region.Level.PROVINCE)
