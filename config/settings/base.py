@@ -194,18 +194,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "HmacSignature": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "X-Signature",
-                "description": "HMAC-SHA256 request signature with X-App-Id, X-Timestamp and "
-                "X-Nonce headers; see docs/api.md.",
-            }
-        }
-    },
-    "SECURITY": [{"HmacSignature": []}],
 }
 
 # --- Platform -------------------------------------------------------------------
