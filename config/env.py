@@ -68,3 +68,11 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def env_required(name: str) -> str:
+    """A value that must be given and non-empty (production secrets and URLs)."""
+    value = _raw(name)
+    if value is None or not value.strip():
+        raise ImproperlyConfigured(f"The environment variable {name} is required and must not be empty.")
+    return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from zhongtai.core.money import amount_in_capitals
 from zhongtai.masterdata.models import Unit
 from zhongtai.numbering.services import (
     check_code_generate,
+    exhaustion_error,
     numbers_allocate,
     receipt_code_for,
     sequence_ensure,
@@ -30,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 # A concurrent duplicate busNo makes the insert fail; the batch is then re-checked.
 _MAX_ATTEMPTS = 3
+_RELATED = ("kind", "unit", "issuing_point", "related_receipt")
 
 
 @dataclass
@@ -67,157 +70,186 @@ def receipt_issue(*, unit: Unit, data: IssueInput, actor: Actor, source: str) ->
 def receipts_issue(*, unit: Unit, inputs: list[IssueInput], actor: Actor, source: str) -> list[IssueOutcome]:
     """Issue a batch for one unit; each request succeeds or fails on its own.
 
-    busNo is the idempotency key: a busNo seen before (now or in an earlier batch)
-    with the same content returns the earlier receipt; with other content it is
-    refused. Numbers are allocated in one short transaction for the whole batch.
+    busNo is the idempotency key and is answered first: a busNo seen before (in an
+    earlier request or earlier in this batch) with the same content returns that
+    receipt at any later time, whatever has changed in master data since; with other
+    content it is refused. The rest is checked against master data and numbered in
+    one short transaction for the whole batch.
     """
-    today = timezone.localdate()
-    unit_check_can_issue(unit, today)
-    ctx = context_load(unit=unit, item_codes={item.item_code for data in inputs for item in data.items})
     outcomes = [IssueOutcome() for _ in inputs]
-    checked: dict[int, CheckedReceipt] = {}
-    for index, data in enumerate(inputs):
-        result = receipt_check(ctx, data)
-        if isinstance(result, list):
-            outcomes[index].error = violations_error(result)
-        else:
-            checked[index] = result
+    digests = [data.digest() for data in inputs]
     for attempt in range(1, _MAX_ATTEMPTS + 1):
-        pending, repeats = _resolve_bus_nos(unit=unit, checked=checked, outcomes=outcomes)
+        pending, repeats = _answer_known_bus_nos(unit=unit, inputs=inputs, digests=digests, outcomes=outcomes)
         try:
-            _create(ctx_unit=unit, pending=pending, outcomes=outcomes, actor=actor, source=source, now=ctx.now)
+            _check_and_create(unit=unit, inputs=inputs, pending=pending, outcomes=outcomes, actor=actor, source=source)
         except IntegrityError:
+            # A concurrent request created one of these busNos first: answer it from the database.
             if attempt == _MAX_ATTEMPTS:
                 raise
-            logger.info("busNo race in batch for unit %s, re-checking (attempt %s)", unit.code, attempt)
+            logger.info("busNo race for unit %s, re-checking (attempt %s)", unit.code, attempt)
+            for index in pending:
+                outcomes[index] = IssueOutcome()
             continue
-        _answer_in_batch_repeats(checked=checked, repeats=repeats, outcomes=outcomes)
+        _answer_in_batch_repeats(digests=digests, repeats=repeats, inputs=inputs, outcomes=outcomes)
         break
     return outcomes
 
 
-def _resolve_bus_nos(
-    *, unit: Unit, checked: dict[int, CheckedReceipt], outcomes: list[IssueOutcome]
-) -> tuple[dict[int, CheckedReceipt], dict[int, int]]:
-    """Answer busNos seen in earlier requests from their receipts.
+def _answer_known_bus_nos(
+    *, unit: Unit, inputs: list[IssueInput], digests: list[str], outcomes: list[IssueOutcome]
+) -> tuple[list[int], dict[int, int]]:
+    """Answer busNos that already have a receipt; return the requests still to create.
 
-    Returns the requests still to create, and the in-batch repeats (index -> index
-    of the first request with that busNo), answered once the first is created.
+    Also returns the in-batch repeats (index -> index of the first request with that
+    busNo), which are answered once the first one is done.
     """
-    bus_nos = {c.data.bus_no for c in checked.values() if c.data.bus_no}
+    bus_nos = {data.bus_no for data in inputs if data.bus_no}
     existing = (
-        {
-            r.bus_no: r
-            for r in Receipt.objects.filter(unit=unit, bus_no__in=bus_nos).select_related(
-                "kind", "unit", "issuing_point"
-            )
-        }
+        {r.bus_no: r for r in Receipt.objects.filter(unit=unit, bus_no__in=bus_nos).select_related(*_RELATED)}
         if bus_nos
         else {}
     )
-    pending: dict[int, CheckedReceipt] = {}
+    pending: list[int] = []
     repeats: dict[int, int] = {}
     first_in_batch: dict[str, int] = {}
-    for index, item in checked.items():
-        bus_no = item.data.bus_no
+    for index, data in enumerate(inputs):
+        bus_no = data.bus_no
         if bus_no and bus_no in existing:
             receipt = existing[bus_no]
-            if receipt.request_digest == item.digest:
-                outcomes[index].receipt, outcomes[index].created = receipt, False
+            if receipt.request_digest == digests[index]:
+                outcomes[index] = IssueOutcome(receipt=receipt, created=False)
             else:
-                outcomes[index].error = bus_no_conflict_error(bus_no, receipt)
-            continue
-        if bus_no and bus_no in first_in_batch:
+                outcomes[index] = IssueOutcome(error=bus_no_conflict_error(bus_no, receipt))
+        elif bus_no and bus_no in first_in_batch:
             repeats[index] = first_in_batch[bus_no]
-            continue
-        if bus_no:
-            first_in_batch[bus_no] = index
-        pending[index] = item
+        else:
+            if bus_no:
+                first_in_batch[bus_no] = index
+            pending.append(index)
     return pending, repeats
 
 
-def _create(
+def _check_and_create(
     *,
-    ctx_unit: Unit,
-    pending: dict[int, CheckedReceipt],
+    unit: Unit,
+    inputs: list[IssueInput],
+    pending: list[int],
     outcomes: list[IssueOutcome],
     actor: Actor,
     source: str,
-    now: object,
 ) -> None:
     if not pending:
         return
-    year = timezone.localtime(now).year  # type: ignore[arg-type]
+    try:
+        unit_check_can_issue(unit, timezone.localdate())
+    except ApplicationError as refusal:
+        for index in pending:
+            outcomes[index] = IssueOutcome(error=refusal)
+        return
+    ctx = context_load(unit=unit, item_codes={item.item_code for i in pending for item in inputs[i].items})
+    checked: dict[int, CheckedReceipt] = {}
+    for index in pending:
+        result = receipt_check(ctx, inputs[index])
+        if isinstance(result, list):
+            outcomes[index] = IssueOutcome(error=violations_error(result))
+        else:
+            checked[index] = result
+    if checked:
+        _create(unit=unit, checked=checked, outcomes=outcomes, actor=actor, source=source)
+
+
+def _create(
+    *, unit: Unit, checked: dict[int, CheckedReceipt], outcomes: list[IssueOutcome], actor: Actor, source: str
+) -> None:
+    year = timezone.localdate().year
+    codes = {index: receipt_code_for(kind=item.kind, year=year) for index, item in checked.items()}
     needs: dict[str, int] = defaultdict(int)
-    codes: dict[int, str] = {}
-    for index, item in pending.items():
-        code = receipt_code_for(kind=item.kind, year=year)
-        codes[index] = code
+    for code in codes.values():
         needs[code] += 1
-    for item in {c.kind.pk: c.kind for c in pending.values()}.values():
-        sequence_ensure(kind=item, year=year)
+    for kind in {item.kind.pk: item.kind for item in checked.values()}.values():
+        sequence_ensure(kind=kind, year=year)
+    refused: dict[int, ApplicationError] = {}
     with transaction.atomic():
-        numbers = numbers_allocate(unit=ctx_unit, needs=dict(needs))
-        receipts = []
-        order = sorted(pending)
-        for index in order:
+        numbers = numbers_allocate(unit=unit, needs=needs, partial=True)
+        allocated = {code: iter(got) for code, got in numbers.items()}
+        # Taken after the lock, so that within a receipt code a later number never has an earlier time.
+        now = timezone.now()
+        receipts: list[Receipt] = []
+        order: list[int] = []
+        for index in sorted(checked):
+            number = next(allocated[codes[index]], None)
+            if number is None:
+                code = codes[index]
+                refused[index] = exhaustion_error(
+                    unit=unit, receipt_code=code, needed=needs[code], available=len(numbers[code])
+                )
+                continue
             receipts.append(
                 _build_receipt(
-                    unit=ctx_unit,
-                    item=pending[index],
+                    unit=unit,
+                    item=checked[index],
                     code=codes[index],
-                    number=numbers[codes[index]].pop(0),
+                    number=number,
                     actor=actor,
                     source=source,
                     now=now,
                 )
             )
-        Receipt.objects.bulk_create(receipts)
-        lines = []
-        for receipt, index in zip(receipts, order, strict=True):
-            receipt_lines = _build_items(receipt, pending[index])
-            receipt._prefetched_objects_cache = {"items": receipt_lines}  # type: ignore[attr-defined]
-            lines.extend(receipt_lines)
-        ReceiptItem.objects.bulk_create(lines)
-        AuditEvent.objects.bulk_create(
-            [
-                audit_build(
-                    actor=actor,
-                    action="receipt.issue",
-                    object_type="receipt",
-                    object_id=receipt.pk,
-                    unit_code=ctx_unit.code,
-                    region_code=receipt.region_code,
-                    data={
-                        "receiptCode": receipt.receipt_code,
-                        "number": receipt.number_text,
-                        "busNo": receipt.bus_no,
-                        "total": str(receipt.total_amount),
-                    },
-                )
-                for receipt in receipts
-            ]
-        )
+            order.append(index)
+        if receipts:
+            _insert(unit=unit, receipts=receipts, checked=[checked[i] for i in order], actor=actor)
     for receipt, index in zip(receipts, order, strict=True):
-        outcomes[index].receipt, outcomes[index].created = receipt, True
+        outcomes[index] = IssueOutcome(receipt=receipt, created=True)
+    for index, error in refused.items():
+        outcomes[index] = IssueOutcome(error=error)
+
+
+def _insert(*, unit: Unit, receipts: list[Receipt], checked: list[CheckedReceipt], actor: Actor) -> None:
+    """Receipts, their items and one audit row each, in the caller's transaction."""
+    Receipt.objects.bulk_create(receipts)
+    lines: list[ReceiptItem] = []
+    for receipt, item in zip(receipts, checked, strict=True):
+        receipt_lines = _build_items(receipt, item)
+        receipt._prefetched_objects_cache = {"items": receipt_lines}  # type: ignore[attr-defined]
+        lines.extend(receipt_lines)
+    ReceiptItem.objects.bulk_create(lines)
+    AuditEvent.objects.bulk_create(
+        [
+            audit_build(
+                actor=actor,
+                action="receipt.issue",
+                object_type="receipt",
+                object_id=receipt.pk,
+                unit_code=unit.code,
+                region_code=receipt.region_code,
+                data={
+                    "receiptCode": receipt.receipt_code,
+                    "number": receipt.number_text,
+                    "busNo": receipt.bus_no,
+                    "total": str(receipt.total_amount),
+                },
+            )
+            for receipt in receipts
+        ]
+    )
 
 
 def _answer_in_batch_repeats(
-    *, checked: dict[int, CheckedReceipt], repeats: dict[int, int], outcomes: list[IssueOutcome]
+    *, digests: list[str], repeats: dict[int, int], inputs: list[IssueInput], outcomes: list[IssueOutcome]
 ) -> None:
     """A busNo repeated inside one batch gets the first request's receipt (or a conflict)."""
     for index, first_index in repeats.items():
         first = outcomes[first_index]
         if first.receipt is None:
-            outcomes[index].error = first.error
-        elif checked[index].digest == checked[first_index].digest:
-            outcomes[index].receipt, outcomes[index].created = first.receipt, False
+            outcomes[index] = IssueOutcome(error=first.error)
+        elif digests[index] == digests[first_index]:
+            outcomes[index] = IssueOutcome(receipt=first.receipt, created=False)
         else:
-            outcomes[index].error = bus_no_conflict_error(checked[index].data.bus_no or "", first.receipt)
+            outcomes[index] = IssueOutcome(error=bus_no_conflict_error(inputs[index].bus_no or "", first.receipt))
 
 
 def _build_receipt(
-    *, unit: Unit, item: CheckedReceipt, code: str, number: int, actor: Actor, source: str, now: object
+    *, unit: Unit, item: CheckedReceipt, code: str, number: int, actor: Actor, source: str, now: datetime.datetime
 ) -> Receipt:
     data = item.data
     issued_at = now

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from config.env import env_bool, env_int, env_list, env_str
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_required
 from config.settings.base import *  # noqa: F403
+from config.settings.base import DATABASES
 
 DEBUG = False
-SECRET_KEY = env_str("DJANGO_SECRET_KEY")
-EREC_KEK = env_str("EREC_KEK")
-DATABASE_URL = env_str("DATABASE_URL")
-REDIS_URL = env_str("REDIS_URL")
+SECRET_KEY = env_required("DJANGO_SECRET_KEY")
+EREC_KEK = env_required("EREC_KEK")
+DATABASE_URL = env_required("DATABASE_URL")
+REDIS_URL = env_required("REDIS_URL")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("Production runs on PostgreSQL: DATABASE_URL must be a postgres:// URL.")
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name the host names the platform answers to.")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)

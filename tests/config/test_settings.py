@@ -74,3 +74,19 @@ def test_production_starts_with_every_secret_given() -> None:
         }
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_an_empty_secret_and_sqlite() -> None:
+    given = {
+        "DJANGO_SECRET_KEY": "k" * 50,
+        "EREC_KEK": "",
+        "DATABASE_URL": "postgres://x@127.0.0.1/x",
+        "REDIS_URL": "redis://127.0.0.1/0",
+        "DJANGO_ALLOWED_HOSTS": "receipts.example",
+    }
+    empty_kek = _start_production(given)
+    assert empty_kek.returncode != 0
+    assert "EREC_KEK" in empty_kek.stderr
+    on_sqlite = _start_production({**given, "EREC_KEK": "kek", "DATABASE_URL": "sqlite:////tmp/x.sqlite3"})
+    assert on_sqlite.returncode != 0
+    assert "PostgreSQL" in on_sqlite.stderr

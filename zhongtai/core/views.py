@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -34,8 +36,20 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def health(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability, for load balancers."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
-    return JsonResponse({"status": "ok", "database": connection.vendor})
+    """Database (and Redis, when configured) reachability, for load balancers: 200 or 503."""
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        checks["database"] = f"ok ({connection.vendor})"
+    except DatabaseError as exc:
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    if settings.REDIS_URL:
+        try:
+            cache.get("healthz")
+            checks["redis"] = "ok"
+        except Exception as exc:  # any failure of the cache backend means "down"
+            checks["redis"] = f"error: {exc.__class__.__name__}"
+    healthy = all(value.startswith("ok") for value in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)

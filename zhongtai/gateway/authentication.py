@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
@@ -72,13 +73,11 @@ class HmacSignatureAuthentication(BaseAuthentication):
         if credential is None:
             raise _refuse(GatewayError.AUTH_UNKNOWN_APP, "应用 ID 不存在。")
 
-        from django.conf import settings
-
         skew = abs(time.time() - int(timestamp))
         if skew > settings.EREC_API_CLOCK_SKEW_SECONDS:
             raise _refuse(
                 GatewayError.AUTH_STALE_TIMESTAMP,
-                "请求时间戳已过期或超前，请校准时钟（允许误差 5 分钟）。",
+                f"请求时间戳已过期或超前，请校准时钟（允许误差 {settings.EREC_API_CLOCK_SKEW_SECONDS} 秒）。",
                 {"serverTime": int(time.time())},
             )
 
@@ -97,6 +96,10 @@ class HmacSignatureAuthentication(BaseAuthentication):
             raise _refuse(GatewayError.AUTH_CREDENTIAL_REVOKED, "应用凭证已吊销。")
         if credential.unit.status != Unit.Status.ACTIVE:
             raise ApplicationError(GatewayError.AUTH_UNIT_INACTIVE, "单位已暂停或注销，不能调用接口。", status=403)
+        if credential.unit.connection_mode != Unit.ConnectionMode.INTERFACE:
+            raise ApplicationError(
+                GatewayError.UNIT_NOT_INTERFACE, "单位已不是接口单位，应用凭证不能再调用接口。", status=403
+            )
         if not nonce_claim(app_id=app_id, nonce=nonce):
             raise _refuse(GatewayError.AUTH_NONCE_REPLAYED, "请求随机串（X-Nonce）已使用过，疑似重放请求。")
         return ApiPrincipal(credential=credential, unit=credential.unit), credential

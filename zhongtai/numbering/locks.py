@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import F
 
 from zhongtai.numbering.models import NumberRange, NumberSequence
 
@@ -28,7 +29,7 @@ def lock_unit_ranges(*, unit_id: int, receipt_codes: Iterable[str]) -> list[Numb
     assert transaction.get_connection().in_atomic_block, "lock outside a transaction"
     return list(
         NumberRange.objects.select_for_update(of=("self",))
-        .filter(unit_id=unit_id, receipt_code__in=sorted(set(receipt_codes)))
+        .filter(unit_id=unit_id, receipt_code__in=sorted(set(receipt_codes)), cursor__lte=F("end_number"))
         .order_by("id")
     )
 

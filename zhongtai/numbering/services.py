@@ -53,11 +53,28 @@ def sequence_ensure(*, kind: ReceiptKind, year: int) -> NumberSequence:
         return NumberSequence.objects.get(receipt_code=code)
 
 
-def numbers_allocate(*, unit: Unit, needs: dict[str, int]) -> dict[str, list[int]]:
+def exhaustion_error(*, unit: Unit, receipt_code: str, needed: int, available: int) -> ApplicationError:
+    """The refusal for a request that found no number left for its receipt code."""
+    extra = {"receiptCode": receipt_code, "needed": needed, "available": available}
+    if unit.numbering_mode == Unit.NumberingMode.RANGE:
+        return ApplicationError(
+            NumberingError.RANGE_EXHAUSTED,
+            f"本单位票据代码 {receipt_code} 的号段余量不足，请向财政部门申领号段。",
+            extra,
+            status=409,
+        )
+    return ApplicationError(
+        NumberingError.NUMBERS_EXHAUSTED, f"票据代码 {receipt_code} 的号码已用尽。", extra, status=409
+    )
+
+
+def numbers_allocate(*, unit: Unit, needs: dict[str, int], partial: bool = False) -> dict[str, list[int]]:
     """Allocate ``needs[code]`` numbers per receipt code for ``unit``, in the caller's transaction.
 
     The sequences (or the unit's ranges) stay locked until the caller commits, which
     is what makes numbers gapless and unique. Callers ensure sequences exist first.
+    When numbers run out, the whole allocation is refused; with ``partial`` the
+    lists are shorter instead, so that a batch can refuse only what did not fit.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("numbers_allocate must run inside the issuing transaction")
@@ -65,8 +82,14 @@ def numbers_allocate(*, unit: Unit, needs: dict[str, int]) -> dict[str, list[int
     if not needs:
         return {}
     if unit.numbering_mode == Unit.NumberingMode.RANGE:
-        return _allocate_from_ranges(unit=unit, needs=needs)
-    return _allocate_from_sequences(needs=needs)
+        allocated = _allocate_from_ranges(unit=unit, needs=needs)
+    else:
+        allocated = _allocate_from_sequences(needs=needs)
+    if not partial:
+        for code, count in needs.items():
+            if len(allocated[code]) < count:
+                raise exhaustion_error(unit=unit, receipt_code=code, needed=count, available=len(allocated[code]))
+    return allocated
 
 
 def _allocate_from_sequences(*, needs: dict[str, int]) -> dict[str, list[int]]:
@@ -76,16 +99,10 @@ def _allocate_from_sequences(*, needs: dict[str, int]) -> dict[str, list[int]]:
         sequence = sequences.get(code)
         if sequence is None:
             raise RuntimeError(f"sequence {code} missing; call sequence_ensure first")
-        count = needs[code]
         first = sequence.next_number
-        if first + count - 1 > MAX_RECEIPT_NUMBER:
-            raise ApplicationError(
-                NumberingError.NUMBERS_EXHAUSTED,
-                f"票据代码 {code} 的号码已用尽。",
-                {"receiptCode": code},
-                status=409,
-            )
-        NumberSequence.objects.filter(pk=sequence.pk).update(next_number=first + count)
+        count = max(0, min(needs[code], MAX_RECEIPT_NUMBER - first + 1))
+        if count:
+            NumberSequence.objects.filter(pk=sequence.pk).update(next_number=first + count)
         allocated[code] = list(range(first, first + count))
     return allocated
 
@@ -104,14 +121,6 @@ def _allocate_from_ranges(*, unit: Unit, needs: dict[str, int]) -> dict[str, lis
             continue
         allocated[code].extend(range(number_range.cursor, number_range.cursor + take))
         NumberRange.objects.filter(pk=number_range.pk).update(cursor=number_range.cursor + take)
-    for code, count in needs.items():
-        if len(allocated[code]) < count:
-            raise ApplicationError(
-                NumberingError.RANGE_EXHAUSTED,
-                f"本单位票据代码 {code} 的号段余量不足，请向财政部门申领号段。",
-                {"receiptCode": code, "needed": count, "available": len(allocated[code])},
-                status=409,
-            )
     return allocated
 
 
@@ -125,6 +134,13 @@ def number_range_reserve(*, kind: ReceiptKind, year: int, count: int, region: Re
     code = receipt_code_for(kind=kind, year=year)
     with transaction.atomic():
         numbers = _allocate_from_sequences(needs={code: count})[code]
+        if len(numbers) < count:
+            raise ApplicationError(
+                NumberingError.NUMBERS_EXHAUSTED,
+                f"票据代码 {code} 剩余号码不足 {count} 个。",
+                {"receiptCode": code, "available": len(numbers)},
+                status=409,
+            )
         number_range = NumberRange.objects.create(
             receipt_code=code,
             kind=kind,

@@ -178,3 +178,24 @@ def test_a_unit_block_cannot_be_divided_further(
     with pytest.raises(ApplicationError) as refused:
         number_range_hand_down(parent_id=mine.pk, count=1, to_unit=other_unit, actor=ACTOR)
     assert refused.value.code == NumberingError.RANGE_NOT_DIVISIBLE
+
+
+def test_the_number_range_command_reserves_and_hands_down(
+    province: Region, changsha: Region, unit: Unit, kind_nontax: Any
+) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("number_range", "reserve", "--kind", "0101", "--year", "2026", "--count", "500", stdout=out)
+    block = NumberRange.objects.get(region=province)
+    call_command(
+        "number_range", "hand-down", "--range", str(block.pk), "--count", "50", "--region", "430100", stdout=out
+    )
+    city = NumberRange.objects.get(region=changsha)
+    call_command("number_range", "hand-down", "--range", str(city.pk), "--count", "20", "--unit", unit.code, stdout=out)
+    assert NumberRange.objects.get(unit=unit).end_number == 20
+    assert "剩余" in out.getvalue()
+    with pytest.raises(CommandError, match="RANGE_EXHAUSTED"):
+        call_command("number_range", "hand-down", "--range", str(city.pk), "--count", "31", "--unit", unit.code)

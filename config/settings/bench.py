@@ -1,0 +1,22 @@
+"""Benchmark settings: the base settings plus one bench-only URL, quiet logs.
+
+Used only by ``bench/issue.py`` (``make bench``), which sets ``DATABASE_URL`` to a
+throw-away PostgreSQL database and ``REDIS_URL`` to the nonce store.
+"""
+
+from __future__ import annotations
+
+from config.settings.base import *  # noqa: F403
+
+DEBUG = False
+ROOT_URLCONF = "config.bench_urls"
+
+# Per-request log lines would cost CPU the server needs for the figures; warnings
+# and errors still reach gunicorn's error log.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}
