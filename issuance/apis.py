@@ -28,8 +28,9 @@ from zhongtai.core.errors import ApplicationError, CommonError
 from zhongtai.core.params import invalid, param_date, param_int
 from zhongtai.gateway.permissions import IsInterfaceClient, principal_of
 
-RECEIPT_CODE_RE = re.compile(r"^\d{8}$")
-RECEIPT_NUMBER_RE = re.compile(r"^\d{10}$")
+# [0-9] and \Z: \d would take other scripts' digits (int() reads them) and $ a trailing newline.
+RECEIPT_CODE_RE = re.compile(r"^[0-9]{8}\Z")
+RECEIPT_NUMBER_RE = re.compile(r"^[0-9]{10}\Z")
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
 

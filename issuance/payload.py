@@ -20,8 +20,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from zhongtai.core.money import MAX_AMOUNT, parse_decimal
+from zhongtai.masterdata.kind_fields import KIND_FIELDS
 
-BUS_NO_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+BUS_NO_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")  # \Z: $ would let a trailing newline through
 KIND_CODE_RE = re.compile(r"^\d{4}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_\-.]{1,32}$")
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
@@ -90,15 +91,34 @@ class IssueInput:
             "handlingPerson": self.handling_person,
             "checker": self.checker,
             "remark": self.remark,
-            "ext": {k: _canon(v) if isinstance(v, Decimal) else v for k, v in sorted(self.ext.items())},
+            "ext": {k: _canon_ext(k, v) for k, v in sorted(self.ext.items()) if v is not None and v != ""},
         }
         blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _canon(value: Decimal) -> str:
-    normal = value.normalize()
+    try:
+        normal = value.normalize()
+    except ArithmeticError:  # beyond the context (1E+999999), possible in ext before the rules refuse it
+        return str(value)
     return format(normal, "f")
+
+
+def _canon_ext(name: str, value: Any) -> Any:
+    """An ext value by meaning, as the rules store it: money by value, text trimmed.
+
+    Values the rules will refuse are kept as given. Empty values are dropped by the caller.
+    """
+    spec = KIND_FIELDS.get(name)
+    if spec is not None and spec.type == "money":
+        try:
+            return _canon(parse_decimal(value))
+        except ValueError:
+            return value
+    if isinstance(value, Decimal):
+        return _canon(value)
+    return value.strip() if isinstance(value, str) else value
 
 
 class PayloadErrors:
@@ -275,7 +295,8 @@ def _parse_payer(data: Any, errors: PayloadErrors) -> PayerInput | None:
     _check_unknown(data, _PAYER_FIELDS, "payer.", errors)
     reader = _Reader(data, "payer.", errors)
     payer_type = data.get("type")
-    if payer_type not in (1, 2) or isinstance(payer_type, bool):
+    # Exactly the integers 1 and 2: True and 1.0 (a Decimal from the parser) compare equal to 1.
+    if type(payer_type) is not int or payer_type not in (1, 2):
         errors.add("payer.type", "交款人类型应为 1（个人）或 2（单位）。")
         payer_type = 1
     name = reader.text("name", max_length=100, required=True)

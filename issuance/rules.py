@@ -333,6 +333,7 @@ def _ext_value(kind: str, max_length: int, value: Any) -> Any:
         amount = parse_decimal(value)
     except ValueError as exc:
         raise ValueError("应为金额。") from exc
-    if amount != amount.quantize(Decimal("0.01")) or amount < 0 or amount > MAX_AMOUNT:
+    # Range first: quantizing a huge value raises InvalidOperation instead of answering.
+    if amount < 0 or amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
         raise ValueError("应为不小于 0、最多两位小数的金额。")
     return amount.quantize(Decimal("0.01"))

@@ -92,6 +92,13 @@ def receipts_issue(*, unit: Unit, inputs: list[IssueInput], actor: Actor, source
             continue
         _answer_in_batch_repeats(digests=digests, repeats=repeats, inputs=inputs, outcomes=outcomes)
         break
+    # A repeat whose first request failed and whose content differs is a request of its own.
+    again = [i for i, first in repeats.items() if outcomes[first].receipt is None and digests[i] != digests[first]]
+    if again:
+        for index, outcome in zip(
+            again, receipts_issue(unit=unit, inputs=[inputs[i] for i in again], actor=actor, source=source), strict=True
+        ):
+            outcomes[index] = outcome
     return outcomes
 
 
@@ -241,6 +248,7 @@ def _answer_in_batch_repeats(
     for index, first_index in repeats.items():
         first = outcomes[first_index]
         if first.receipt is None:
+            # Same content fails the same way; other content is issued on its own afterwards.
             outcomes[index] = IssueOutcome(error=first.error)
         elif digests[index] == digests[first_index]:
             outcomes[index] = IssueOutcome(receipt=first.receipt, created=False)

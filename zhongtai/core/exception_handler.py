@@ -37,7 +37,12 @@ def error_response(code: str, message: str, extra: dict[str, Any] | None, http_s
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return error_response(exc.code, exc.message, exc.extra, exc.status_code)
+        response = error_response(exc.code, exc.message, exc.extra, exc.status_code)
+        view, request = context.get("view"), context.get("request")
+        if exc.status_code == 401 and view is not None and request is not None:
+            # A 401 must name the scheme (RFC 9110 §15.5.2), as DRF does for its own 401s.
+            response["WWW-Authenticate"] = view.get_authenticate_header(request) or ""
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

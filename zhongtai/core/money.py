@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 FEN = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")
+
+# Plain ASCII decimal notation: Decimal() alone would also take "1_000" or full-width "１２".
+_NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _PLACES = ("", "拾", "佰", "仟")
@@ -14,7 +18,10 @@ _GROUPS = ("", "万", "亿")
 
 def to_fen_exact(value: Decimal) -> Decimal:
     """Return ``value`` quantised to fen; raise ValueError if that would lose digits."""
-    quantised = value.quantize(FEN)
+    try:
+        quantised = value.quantize(FEN)
+    except InvalidOperation as exc:  # more digits than the context holds (1E+30)
+        raise ValueError("amount too large") from exc
     if quantised != value:
         raise ValueError("amount has more than two decimal places")
     return quantised
@@ -31,8 +38,11 @@ def parse_decimal(value: object) -> Decimal:
         raise ValueError("not a number")
     if isinstance(value, float):
         value = repr(value)
+    text = str(value).strip()
+    if not _NUMBER_RE.fullmatch(text):
+        raise ValueError("not a number")
     try:
-        result = Decimal(str(value).strip())
+        result = Decimal(text)
     except (InvalidOperation, ValueError) as exc:
         raise ValueError("not a number") from exc
     if not result.is_finite():

@@ -30,7 +30,8 @@ def param_int(params: Mapping[str, str], name: str, *, default: int, minimum: in
     value = params.get(name, "")
     if value == "":
         return default
-    if not value.isdigit() or not minimum <= int(value) <= maximum:
+    # isascii(): str.isdigit() is also true for "²" or "١", which int() refuses or misreads.
+    if not (value.isascii() and value.isdigit()) or not minimum <= int(value) <= maximum:
         raise invalid(name, f"应为 {minimum} 到 {maximum} 之间的整数。")
     return int(value)
 

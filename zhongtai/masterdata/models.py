@@ -321,6 +321,12 @@ class Unit(models.Model):
     def is_valid_on(self, day: datetime.date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
+    def clean_fields(self, exclude: object = None) -> None:
+        # Normalise before the field validators run, so that a lower-case code is accepted.
+        if self.credit_code:
+            self.credit_code = self.credit_code.strip().upper()
+        super().clean_fields(exclude=exclude)  # type: ignore[arg-type]
+
     def clean(self) -> None:
         if self.credit_code:
             self.credit_code = self.credit_code.strip().upper()

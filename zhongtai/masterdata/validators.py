@@ -11,8 +11,8 @@ _CREDIT_VALUE = {ch: index for index, ch in enumerate(CREDIT_CODE_ALPHABET)}
 # 3^(i-1) mod 31 for positions 1-17 (GB 32100-2015).
 CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
-REGION_CODE_RE = re.compile(r"^[1-9]\d{5}$")
-UNIT_CODE_RE = re.compile(r"^[0-9A-Z]{6,32}$")
+REGION_CODE_RE = re.compile(r"^[1-9][0-9]{5}\Z")
+UNIT_CODE_RE = re.compile(r"^[0-9A-Z]{6,32}\Z")
 
 
 def credit_code_check_char(first17: str) -> str:
