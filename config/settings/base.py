@@ -18,6 +18,7 @@ from config.env import env_bool, env_int, env_list, env_opt, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("EREC_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 # The embedded default runs without any secret configured; production.py insists on one.
