@@ -113,7 +113,9 @@ def context_load(*, unit: Unit, item_codes: set[str]) -> IssuanceContext:
     )
 
 
-def receipt_check(ctx: IssuanceContext, data: IssueInput) -> CheckedReceipt | list[Violation]:
+def receipt_check(
+    ctx: IssuanceContext, data: IssueInput, digest: str | None = None
+) -> CheckedReceipt | list[Violation]:
     violations: list[Violation] = []
     kind = ctx.kinds_by_code.get(data.kind_code)
     if kind is None:
@@ -142,7 +144,9 @@ def receipt_check(ctx: IssuanceContext, data: IssueInput) -> CheckedReceipt | li
     ext = _check_ext(kind, data, violations)
     if violations:
         return violations
-    return CheckedReceipt(data=data, digest=data.digest(), kind=kind, issuing_point=point, items=items, ext=ext)
+    return CheckedReceipt(
+        data=data, digest=digest or data.digest(), kind=kind, issuing_point=point, items=items, ext=ext
+    )
 
 
 def _check_items(

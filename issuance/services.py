@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -81,7 +80,15 @@ def receipts_issue(*, unit: Unit, inputs: list[IssueInput], actor: Actor, source
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         pending, repeats = _answer_known_bus_nos(unit=unit, inputs=inputs, digests=digests, outcomes=outcomes)
         try:
-            _check_and_create(unit=unit, inputs=inputs, pending=pending, outcomes=outcomes, actor=actor, source=source)
+            _check_and_create(
+                unit=unit,
+                inputs=inputs,
+                digests=digests,
+                pending=pending,
+                outcomes=outcomes,
+                actor=actor,
+                source=source,
+            )
         except IntegrityError:
             # A concurrent request created one of these busNos first: answer it from the database.
             if attempt == _MAX_ATTEMPTS:
@@ -140,6 +147,7 @@ def _check_and_create(
     *,
     unit: Unit,
     inputs: list[IssueInput],
+    digests: list[str],
     pending: list[int],
     outcomes: list[IssueOutcome],
     actor: Actor,
@@ -156,7 +164,7 @@ def _check_and_create(
     ctx = context_load(unit=unit, item_codes={item.item_code for i in pending for item in inputs[i].items})
     checked: dict[int, CheckedReceipt] = {}
     for index in pending:
-        result = receipt_check(ctx, inputs[index])
+        result = receipt_check(ctx, inputs[index], digests[index])
         if isinstance(result, list):
             outcomes[index] = IssueOutcome(error=violations_error(result))
         else:
@@ -169,57 +177,56 @@ def _create(
     *, unit: Unit, checked: dict[int, CheckedReceipt], outcomes: list[IssueOutcome], actor: Actor, source: str
 ) -> None:
     year = timezone.localdate().year
-    codes = {index: receipt_code_for(kind=item.kind, year=year) for index, item in checked.items()}
+    order = sorted(checked)
+    codes = {index: receipt_code_for(kind=checked[index].kind, year=year) for index in order}
     needs: dict[str, int] = defaultdict(int)
     for code in codes.values():
         needs[code] += 1
     for kind in {item.kind.pk: item.kind for item in checked.values()}.values():
         sequence_ensure(kind=kind, year=year)
+    # Everything that does not depend on the number is built before the lock is taken:
+    # the lock serialises every issuer of the same receipt code, so it is held briefly.
+    built = {
+        index: _build_receipt(unit=unit, item=checked[index], code=codes[index], actor=actor, source=source)
+        for index in order
+    }
+    lines = {index: _build_items(built[index], checked[index]) for index in order}
     refused: dict[int, ApplicationError] = {}
+    issued: list[int] = []
     with transaction.atomic():
         numbers = numbers_allocate(unit=unit, needs=needs, partial=True)
         allocated = {code: iter(got) for code, got in numbers.items()}
         # Taken after the lock, so that within a receipt code a later number never has an earlier time.
         now = timezone.now()
-        receipts: list[Receipt] = []
-        order: list[int] = []
-        for index in sorted(checked):
-            number = next(allocated[codes[index]], None)
+        today = timezone.localdate(now)
+        for index in order:
+            code = codes[index]
+            number = next(allocated[code], None)
             if number is None:
-                code = codes[index]
                 refused[index] = exhaustion_error(
                     unit=unit, receipt_code=code, needed=needs[code], available=len(numbers[code])
                 )
                 continue
-            receipts.append(
-                _build_receipt(
-                    unit=unit,
-                    item=checked[index],
-                    code=codes[index],
-                    number=number,
-                    actor=actor,
-                    source=source,
-                    now=now,
-                )
-            )
-            order.append(index)
-        if receipts:
-            _insert(unit=unit, receipts=receipts, checked=[checked[i] for i in order], actor=actor)
-    for receipt, index in zip(receipts, order, strict=True):
-        outcomes[index] = IssueOutcome(receipt=receipt, created=True)
+            receipt = built[index]
+            receipt.number, receipt.issued_at, receipt.issue_date = number, now, today
+            receipt.bus_date = receipt.bus_date or today
+            issued.append(index)
+        if issued:
+            _insert(unit=unit, receipts=[built[i] for i in issued], lines=[lines[i] for i in issued], actor=actor)
+    for index in issued:
+        outcomes[index] = IssueOutcome(receipt=built[index], created=True)
     for index, error in refused.items():
         outcomes[index] = IssueOutcome(error=error)
 
 
-def _insert(*, unit: Unit, receipts: list[Receipt], checked: list[CheckedReceipt], actor: Actor) -> None:
+def _insert(*, unit: Unit, receipts: list[Receipt], lines: list[list[ReceiptItem]], actor: Actor) -> None:
     """Receipts, their items and one audit row each, in the caller's transaction."""
     Receipt.objects.bulk_create(receipts)
-    lines: list[ReceiptItem] = []
-    for receipt, item in zip(receipts, checked, strict=True):
-        receipt_lines = _build_items(receipt, item)
+    for receipt, receipt_lines in zip(receipts, lines, strict=True):
+        for line in receipt_lines:
+            line.receipt_id = receipt.pk
         receipt._prefetched_objects_cache = {"items": receipt_lines}  # type: ignore[attr-defined]
-        lines.extend(receipt_lines)
-    ReceiptItem.objects.bulk_create(lines)
+    ReceiptItem.objects.bulk_create([line for receipt_lines in lines for line in receipt_lines])
     AuditEvent.objects.bulk_create(
         [
             audit_build(
@@ -256,26 +263,21 @@ def _answer_in_batch_repeats(
             outcomes[index] = IssueOutcome(error=bus_no_conflict_error(inputs[index].bus_no or "", first.receipt))
 
 
-def _build_receipt(
-    *, unit: Unit, item: CheckedReceipt, code: str, number: int, actor: Actor, source: str, now: datetime.datetime
-) -> Receipt:
+def _build_receipt(*, unit: Unit, item: CheckedReceipt, code: str, actor: Actor, source: str) -> Receipt:
+    """The receipt without its number and time, which are set under the numbering lock."""
     data = item.data
-    issued_at = now
     return Receipt(
         receipt_code=code,
-        number=number,
         check_code=check_code_generate(),
         kind=item.kind,
         unit=unit,
         issuing_point=item.issuing_point,
         region_code=unit.region.code,
         bus_no=data.bus_no,
-        bus_date=data.bus_date or timezone.localdate(issued_at),  # type: ignore[arg-type]
+        bus_date=data.bus_date,
         request_digest=item.digest,
         source=source,
         issued_by=actor.name,
-        issued_at=issued_at,
-        issue_date=timezone.localdate(issued_at),  # type: ignore[arg-type]
         payer_type=data.payer.type,
         payer_name=data.payer.name,
         payer_code=data.payer.code,

@@ -1,0 +1,1 @@
+"""Benchmark commands that print figures (``make bench``); never imported by the platform."""
