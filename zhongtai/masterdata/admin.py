@@ -1,7 +1,13 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
+from zhongtai.audit.services import Actor
+from zhongtai.core.errors import ApplicationError
+from zhongtai.gateway.services import credential_create
 from zhongtai.masterdata.models import (
     FeeItem,
     FeeStandard,
@@ -41,6 +47,32 @@ class UnitAdmin(admin.ModelAdmin):
     autocomplete_fields = ("region",)
     filter_horizontal = ("allowed_kinds", "allowed_fee_items")
     inlines = [IssuingPointInline]
+    actions = ["issue_credentials"]
+
+    @admin.action(description="为所选接口单位签发接口应用凭证", permissions=["change"])
+    def issue_credentials(self, request: HttpRequest, queryset: QuerySet[Unit]) -> HttpResponse | None:
+        """Issue one credential per selected unit and show the secrets once, on this page only."""
+        issued, refused = [], []
+        for unit in queryset.select_related("region"):
+            try:
+                issued.append(
+                    credential_create(unit=unit, actor=Actor.user(request.user.get_username()), label="管理后台签发")
+                )
+            except ApplicationError as exc:
+                refused.append(f"{unit}：{exc.message}")
+        for message in refused:
+            self.message_user(request, message, level=messages.ERROR)
+        if not issued:
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "接口应用凭证已签发",
+            "issued": issued,
+            "opts": self.model._meta,
+        }
+        response = TemplateResponse(request, "admin/gateway/credentials_issued.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 @admin.register(ReceiptKind)
