@@ -103,3 +103,12 @@ class FeeStandardAdmin(admin.ModelAdmin):
     list_filter = ("mode",)
     search_fields = ("fee_item__code", "fee_item__name", "approval_document")
     autocomplete_fields = ("fee_item", "region")
+
+
+@admin.register(IssuingPoint)
+class IssuingPointAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "unit", "active")
+    list_filter = ("active",)
+    search_fields = ("code", "name", "unit__code", "unit__name")
+    autocomplete_fields = ("unit",)
+    list_select_related = ("unit",)

@@ -1,0 +1,95 @@
+"""The front door, the error pages, the health check and every admin page answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
+
+ADMIN_MODELS = [
+    "audit/auditevent",
+    "masterdata/region",
+    "masterdata/financebureau",
+    "masterdata/unit",
+    "masterdata/issuingpoint",
+    "masterdata/receiptkind",
+    "masterdata/feeitem",
+    "masterdata/feestandard",
+    "numbering/numbersequence",
+    "numbering/numberrange",
+    "gateway/apicredential",
+    "issuance/receipt",
+]
+
+
+@pytest.fixture
+def staff(db: Any) -> Client:
+    User.objects.create_superuser("province", "p@example.org", "pw-Admin-2026")
+    client = Client()
+    client.login(username="province", password="pw-Admin-2026")
+    return client
+
+
+def test_home_page_shows_the_platform_and_its_entry_points(client: Client, unit: Any) -> None:
+    page = client.get("/").content.decode()
+    assert "财政电子票据管理系统" in page
+    assert "/admin/" in page and "/api/docs/" in page
+
+
+def test_unknown_page_is_a_chinese_404(client: Client, db: Any) -> None:
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "页面不存在" in response.content.decode()
+
+
+def test_health_check_reports_the_database(client: Client, db: Any) -> None:
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok"
+    assert body["database"].startswith("ok")
+    assert ("redis" in body) == bool(settings.REDIS_URL)
+
+
+@pytest.mark.parametrize("model", ADMIN_MODELS)
+def test_every_admin_list_answers(staff: Client, unit: Any, api: Any, model: str) -> None:
+    api.post(
+        "/api/v1/receipts/issue",
+        {
+            "busNo": "ADMIN1",
+            "kindCode": "0101",
+            "payer": {"type": 1, "name": "张三"},
+            "items": [{"itemCode": "F0001", "quantity": "1", "standard": "10.00", "amount": "10.00"}],
+            "totalAmount": "10.00",
+        },
+    )
+    assert staff.get(f"/admin/{model}/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "model", ["masterdata/region", "masterdata/unit", "masterdata/feeitem", "masterdata/receiptkind"]
+)
+def test_master_data_add_forms_answer(staff: Client, model: str) -> None:
+    assert staff.get(f"/admin/{model}/add/").status_code == 200
+
+
+def test_admin_refuses_a_unit_with_a_bad_credit_code(staff: Client, furong: Any) -> None:
+    response = staff.post(
+        "/admin/masterdata/unit/add/",
+        {
+            "code": "430102777",
+            "name": "测试单位",
+            "credit_code": "12430102000000000X",
+            "unit_type": "agency",
+            "connection_mode": "networked",
+            "region": furong.pk,
+            "valid_from": "2026-01-01",
+            "status": "active",
+            "numbering_mode": "auto",
+            "issuing_points-TOTAL_FORMS": "0",
+            "issuing_points-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "统一社会信用代码" in response.content.decode()
