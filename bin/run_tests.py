@@ -51,8 +51,12 @@ def main() -> int:
         return status
     status_pg = run(
         "PostgreSQL + Redis",
-        {"DATABASE_URL": PG_URL, "REDIS_URL": REDIS_URL, "EREC_TEST_BACKEND": "postgres",
-         "CELERY_TASK_ALWAYS_EAGER": "true"},
+        {
+            "DATABASE_URL": PG_URL,
+            "REDIS_URL": REDIS_URL,
+            "EREC_TEST_BACKEND": "postgres",
+            "CELERY_TASK_ALWAYS_EAGER": "true",
+        },
         args,
     )
     return status or status_pg
