@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "zhongtai.masterdata",
     "zhongtai.numbering",
     "zhongtai.gateway",
+    "zhongtai.signing",
     "issuance",
     "settlement",
     "qianduan",
@@ -210,6 +211,10 @@ EREC_NONCE_BACKEND = env_str("EREC_NONCE_BACKEND", "redis" if REDIS_URL else "da
 if EREC_NONCE_BACKEND not in ("redis", "database"):
     raise ImproperlyConfigured("EREC_NONCE_BACKEND must be 'redis' or 'database'.")
 EREC_BATCH_MAX = env_int("EREC_BATCH_MAX", 500)
+# Public address of the verification page, printed as the QR code of every layout file.
+EREC_PUBLIC_BASE_URL = env_str("EREC_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A TrueType CJK font for layout files; by default Debian's fonts-wqy-zenhei.
+EREC_CJK_FONT = env_str("EREC_CJK_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 
 LOGGING = {
     "version": 1,
