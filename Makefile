@@ -27,8 +27,7 @@ demo: migrate
 run: demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py demo_logins
-	$(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) --workers 2 --threads 4 \
-		--access-logfile - --timeout 120
+	HOST=$(HOST) PORT=$(PORT) bash bin/serve.sh
 
 worker: install
 	$(VENV)/bin/celery -A config worker --loglevel INFO --concurrency 2
