@@ -9,6 +9,20 @@ from issuance.states import ReceiptStatus
 from zhongtai.numbering.models import MAX_RECEIPT_NUMBER
 
 
+def _receipt_file_path(receipt: Receipt, filename: str) -> str:
+    # Grouped by code so that a directory (or object-store prefix) never grows unbounded.
+    return f"receipts/{receipt.receipt_code}/{receipt.number:010d}/{filename}"
+
+
+class SignStatus(models.TextChoices):
+    """Where a receipt is in the signing pipeline (签章状态)."""
+
+    PENDING = "pending", "待签章"
+    AWAITING_UNIT = "awaiting_unit", "待单位签名"
+    SIGNED = "signed", "已签章"
+    FAILED = "failed", "签章失败"
+
+
 class Receipt(models.Model):
     """One fiscal e-receipt. The pair (receipt_code, number) is unique for ever."""
 
@@ -66,6 +80,15 @@ class Receipt(models.Model):
     checker = models.CharField("复核人", max_length=40, blank=True)
     remark = models.CharField("备注", max_length=500, blank=True)
     ext = models.JSONField("专属字段", default=dict, blank=True)
+
+    sign_status = models.CharField(
+        "签章状态", max_length=16, choices=SignStatus.choices, default=SignStatus.PENDING, db_index=True
+    )
+    signed_at = models.DateTimeField("签章完成时间", null=True, blank=True)
+    unit_cert_serial = models.CharField("单位签名证书序列号", max_length=64, blank=True)
+    supervisor_cert_serial = models.CharField("财政监制证书序列号", max_length=64, blank=True)
+    datafile = models.FileField("数据文件（XML）", upload_to=_receipt_file_path, max_length=200, blank=True)
+    layout_file = models.FileField("版式文件（PDF）", upload_to=_receipt_file_path, max_length=200, blank=True)
 
     class Meta:
         verbose_name = "电子票据"
@@ -127,3 +150,47 @@ class ReceiptItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_code} {self.item_name} {self.amount}"
+
+
+class ReceiptJob(models.Model):
+    """Outbox row (待办任务) for one pipeline step of one receipt.
+
+    Written in the same transaction as the receipt, drained by Celery workers. A
+    worker claims a row with a conditional update and a lease; a row whose lease ran
+    out (the worker died) is claimed again by the sweeper. Steps are idempotent.
+    """
+
+    class Step(models.TextChoices):
+        SIGN = "sign", "签章"
+        RENDER = "render", "生成版式文件"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "待处理"
+        RUNNING = "running", "处理中"
+        DONE = "done", "已完成"
+        DEAD = "dead", "失败待人工处理"
+
+    receipt = models.ForeignKey(Receipt, verbose_name="票据", on_delete=models.CASCADE, related_name="jobs")
+    step = models.CharField("步骤", max_length=16, choices=Step.choices)
+    state = models.CharField("状态", max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField("已尝试次数", default=0)
+    available_at = models.DateTimeField("可执行时间")
+    lease_until = models.DateTimeField("租约到期", null=True, blank=True)
+    last_error = models.TextField("最近错误", blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "票据处理任务"
+        verbose_name_plural = "票据处理任务"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["receipt", "step"], name="receipt_job_one_per_step"),
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "running", "done", "dead"]), name="job_state_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "available_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.receipt_id}:{self.step}:{self.state}"

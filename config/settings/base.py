@@ -136,6 +136,14 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE = {
+    "publish-crl": {
+        "task": "zhongtai.signing.tasks.crl_publish_task",
+        "schedule": 24 * 3600.0,
+    },
+    "sweep-receipt-jobs": {
+        "task": "issuance.tasks.receipt_jobs_sweep_task",
+        "schedule": 30.0,
+    },
     "purge-used-nonces": {
         "task": "zhongtai.gateway.tasks.nonce_purge_task",
         "schedule": 300.0,

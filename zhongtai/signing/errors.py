@@ -1,0 +1,42 @@
+"""Stable error codes of the signing app: refusals of CA operations, and chain-verification outcomes."""
+
+from __future__ import annotations
+
+from zhongtai.core.errors import ErrorCode
+
+
+class SigningError(ErrorCode):
+    """Why a certificate-authority operation was refused (``ApplicationError.code``)."""
+
+    CA_NOT_BOOTSTRAPPED = "CA_NOT_BOOTSTRAPPED"
+    REGION_NOT_PROVINCE = "REGION_NOT_PROVINCE"
+    UNIT_INACTIVE = "UNIT_INACTIVE"
+    PUBLIC_KEY_INVALID = "PUBLIC_KEY_INVALID"
+    CSR_INVALID = "CSR_INVALID"
+    CERTIFICATE_NOT_FOUND = "CERTIFICATE_NOT_FOUND"
+    CERTIFICATE_ALREADY_REVOKED = "CERTIFICATE_ALREADY_REVOKED"
+    CERTIFICATE_NOT_RENEWABLE = "CERTIFICATE_NOT_RENEWABLE"
+    CERTIFICATE_NOT_REVOCABLE = "CERTIFICATE_NOT_REVOCABLE"
+    REVOCATION_REASON_INVALID = "REVOCATION_REASON_INVALID"
+    KEY_NOT_HOSTED = "KEY_NOT_HOSTED"
+    KEY_UNREADABLE = "KEY_UNREADABLE"
+
+
+class ChainFailure(ErrorCode):
+    """Outcome of a certificate-chain verification (``ChainVerdict.code``); ``OK`` when valid."""
+
+    OK = "OK"
+    MALFORMED = "MALFORMED"
+    UNSUPPORTED_ALGORITHM = "UNSUPPORTED_ALGORITHM"
+    UNKNOWN_CRITICAL_EXTENSION = "UNKNOWN_CRITICAL_EXTENSION"
+    ISSUER_NOT_FOUND = "ISSUER_NOT_FOUND"
+    BAD_SIGNATURE = "BAD_SIGNATURE"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    EXPIRED = "EXPIRED"
+    NOT_A_CA = "NOT_A_CA"
+    PATH_TOO_LONG = "PATH_TOO_LONG"
+    NOT_END_ENTITY = "NOT_END_ENTITY"
+    REVOKED = "REVOKED"
+    CRL_MISSING = "CRL_MISSING"
+    CRL_BAD_SIGNATURE = "CRL_BAD_SIGNATURE"
+    CRL_STALE = "CRL_STALE"
