@@ -1,0 +1,395 @@
+"""The data file of a receipt: built from receipts issued through the API, valid against the XSD,
+every element of docs/signature.md present and formatted exactly."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import override_settings
+from lxml import etree
+
+from issuance.datafile import (
+    AuxItem,
+    DataFileError,
+    DataFileErrorCode,
+    datafile_parse,
+    datafile_validate,
+    receipt_xml_build,
+)
+from issuance.datafile.formats import format_amount, format_price, format_quantity, format_signing_time
+from issuance.models import Receipt
+from tests.conftest import nontax_payload, outpatient_payload
+from tests.issuance.conftest import ISSUE
+from zhongtai.core.money import amount_in_capitals
+
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+REQUIRED_PATHS = (
+    "Header/EInvoiceID",
+    "Header/EInvoiceTag",
+    "Header/Version",
+    "EInvoiceData/Main/EInvoiceName",
+    "EInvoiceData/Main/EInvoiceCode",
+    "EInvoiceData/Main/EInvoiceNumber",
+    "EInvoiceData/Main/RandomNumber",
+    "EInvoiceData/Main/EInvoiceSpecimenCode",
+    "EInvoiceData/Main/SupervisorAreaCode",
+    "EInvoiceData/Main/TotalAmount",
+    "EInvoiceData/Main/IssueDate",
+    "EInvoiceData/Main/IssueTime",
+    "EInvoiceData/Main/InvoicingParty/InvoicingPartyCode",
+    "EInvoiceData/Main/InvoicingParty/InvoicingPartyName",
+    "EInvoiceData/Main/PayerParty/PayerPartyType",
+    "EInvoiceData/Main/PayerParty/PayerPartyName",
+    "EInvoiceData/Main/CurrencyType",
+    "EInvoiceData/Details/Item/ItemCode",
+    "EInvoiceData/Details/Item/ItemName",
+    "EInvoiceData/Details/Item/ItemQuantity",
+    "EInvoiceData/Details/Item/ItemStd",
+    "EInvoiceData/Details/Item/ItemAmount",
+)
+
+
+def issued(api: Any, payload: dict[str, Any]) -> Receipt:
+    """Issue through the API and load the receipt as the data file builder gets it."""
+    response = api.post(ISSUE, payload)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    return (
+        Receipt.objects.select_related("kind", "unit", "related_receipt")
+        .prefetch_related("items")
+        .get(receipt_code=body["receiptCode"], number=int(body["receiptNumber"]))
+    )
+
+
+def red_offset_of(receipt: Receipt, number: int) -> Receipt:
+    """A red receipt of ``receipt`` written as the red-offset service will (negated lines)."""
+    red = Receipt.objects.create(
+        receipt_code=receipt.receipt_code,
+        number=number,
+        check_code="0a1b2c",
+        kind=receipt.kind,
+        unit=receipt.unit,
+        region_code=receipt.region_code,
+        is_red=True,
+        related_receipt=receipt,
+        bus_date=receipt.bus_date,
+        source=Receipt.Source.API,
+        issued_by="tests",
+        issued_at=receipt.issued_at + datetime.timedelta(seconds=1),
+        issue_date=receipt.issue_date,
+        payer_type=receipt.payer_type,
+        payer_name=receipt.payer_name,
+        total_amount=-receipt.total_amount,
+        total_amount_upper=amount_in_capitals(-receipt.total_amount),
+        ext=receipt.ext,
+    )
+    for line in receipt.items.all():
+        red.items.create(
+            line_no=line.line_no,
+            fee_item=line.fee_item,
+            item_code=line.item_code,
+            item_name=line.item_name,
+            unit_of_measure=line.unit_of_measure,
+            quantity=-line.quantity,
+            standard=line.standard,
+            amount=-line.amount,
+        )
+    return Receipt.objects.select_related("kind", "unit", "related_receipt").prefetch_related("items").get(pk=red.pk)
+
+
+def tree_of(xml: bytes) -> etree._Element:
+    return etree.fromstring(xml)
+
+
+# --- built from issued receipts ---------------------------------------------------------------
+
+
+def test_nontax_receipt_builds_a_valid_data_file_with_every_element(api: Any) -> None:
+    # given a non-tax receipt issued through the API
+    receipt = issued(api, nontax_payload())
+    # when its data file is built
+    xml = receipt_xml_build(receipt)
+    # then it is UTF-8 with the declaration, valid against the XSD, and carries every required element
+    assert xml.startswith(XML_DECLARATION)
+    datafile_validate(xml)
+    root = tree_of(xml)
+    missing = [path for path in REQUIRED_PATHS if root.find(path) is None]
+    assert missing == []
+    main = root.find("EInvoiceData/Main")
+    assert main is not None
+    assert root.findtext("Header/EInvoiceID") == receipt.receipt_code + receipt.number_text
+    assert root.findtext("Header/EInvoiceTag") == "CZ-EI-43"
+    assert root.findtext("Header/Version") == "1.0.0"
+    issued_at = receipt.issued_at.astimezone(datetime.timezone(datetime.timedelta(hours=8)))
+    assert {child.tag: child.text for child in main if len(child) == 0} == {
+        "EInvoiceName": "非税收入统一票据",
+        "EInvoiceCode": receipt.receipt_code,
+        "EInvoiceNumber": receipt.number_text,
+        "RandomNumber": receipt.check_code,
+        "EInvoiceSpecimenCode": "FS0101",
+        "SupervisorAreaCode": "430102",
+        "TotalAmount": "55.50",
+        "IssueDate": issued_at.strftime("%Y%m%d"),
+        "IssueTime": issued_at.strftime("%H:%M:%S"),
+        "PayMode": "微信",
+        "BizCode": "BUS0001",
+        "CurrencyType": "CNY",
+        "HandlingPerson": "李收款",
+        "Checker": "王复核",
+    }
+    assert main.findtext("InvoicingParty/InvoicingPartyCode") == receipt.unit.credit_code
+    assert main.findtext("InvoicingParty/InvoicingPartyName") == "长沙市芙蓉区人民医院"
+    assert main.findtext("InvoicingParty/RecAcct") == receipt.unit.payee_account
+    assert [(c.tag, c.text) for c in main.find("PayerParty")] == [("PayerPartyType", "1"), ("PayerPartyName", "张三")]
+    assert main.find("MainExt") is None
+    items = [[(c.tag, c.text) for c in item] for item in root.iterfind("EInvoiceData/Details/Item")]
+    assert items == [
+        [
+            ("ItemCode", "F0001"),
+            ("ItemName", "证书工本费"),
+            ("ItemQuantity", "2"),
+            ("ItemUnit", "本"),
+            ("ItemStd", "10.00"),
+            ("ItemAmount", "20.00"),
+        ],
+        [
+            ("ItemCode", "F0002"),
+            ("ItemName", "考试考务费"),
+            ("ItemQuantity", "1"),
+            ("ItemUnit", "人·科"),
+            ("ItemStd", "35.50"),
+            ("ItemAmount", "35.50"),
+        ],
+    ]
+
+
+def test_contact_data_of_the_payer_is_not_in_the_data_file(api: Any) -> None:
+    # given a payer with a phone number (used to deliver the receipt, not part of it)
+    receipt = issued(api, nontax_payload())
+    # then the data file does not carry it
+    assert receipt.payer_phone
+    assert receipt.payer_phone.encode() not in receipt_xml_build(receipt)
+
+
+def test_medical_receipt_carries_split_and_visit_data_in_main_ext(api: Any) -> None:
+    # given an outpatient receipt with the insurance split and visit data
+    receipt = issued(api, outpatient_payload(ext={**outpatient_payload()["ext"], "visitDate": "2026-01-05"}))
+    # when built
+    xml = receipt_xml_build(receipt)
+    datafile_validate(xml)
+    # then MainExt holds the kind-specific fields, in registry order, money with two decimals
+    main_ext = tree_of(xml).find("EInvoiceData/Main/MainExt")
+    assert main_ext is not None
+    assert [(c.tag, c.text) for c in main_ext] == [
+        ("MedicalInsuranceType", "职工医保"),
+        ("VisitNumber", "MZ20261126001"),
+        ("Department", "内科"),
+        ("VisitDate", "20260105"),
+        ("FundPay", "15.00"),
+        ("PersonalAccountPay", "5.00"),
+        ("PersonalCashPay", "5.00"),
+    ]
+    # and reading the file back gives the receipt's ext as stored
+    assert datafile_parse(xml).ext == receipt.ext
+
+
+def test_red_receipt_names_its_original_and_carries_negative_amounts(api: Any) -> None:
+    # given a red receipt offsetting an issued one
+    original = issued(api, nontax_payload())
+    red = red_offset_of(original, number=original.number + 1)
+    # when built
+    xml = receipt_xml_build(red)
+    datafile_validate(xml)
+    root = tree_of(xml)
+    # then MainExt names the original and every amount is negative
+    assert root.findtext("EInvoiceData/Main/MainExt/RelatedInvoiceCode") == original.receipt_code
+    assert root.findtext("EInvoiceData/Main/MainExt/RelatedInvoiceNumber") == original.number_text
+    assert root.findtext("EInvoiceData/Main/TotalAmount") == "-55.50"
+    assert root.xpath("EInvoiceData/Details/Item/ItemQuantity/text()") == ["-2", "-1"]
+    assert root.xpath("EInvoiceData/Details/Item/ItemStd/text()") == ["10.00", "35.50"]
+    assert root.xpath("EInvoiceData/Details/Item/ItemAmount/text()") == ["-20.00", "-35.50"]
+    parsed = datafile_parse(xml)
+    assert parsed.is_red
+    assert (parsed.related_receipt_code, parsed.related_number) == (original.receipt_code, original.number)
+
+
+def test_parse_reads_back_what_was_built(api: Any) -> None:
+    receipt = issued(api, nontax_payload(remark="窗口 A & B <加急>"))
+    parsed = datafile_parse(receipt_xml_build(receipt))
+    assert (parsed.receipt_code, parsed.number, parsed.check_code) == (
+        receipt.receipt_code,
+        receipt.number,
+        receipt.check_code,
+    )
+    assert parsed.issued_at == receipt.issued_at.replace(microsecond=0)
+    assert parsed.issue_date == receipt.issue_date
+    assert parsed.total_amount == receipt.total_amount
+    assert parsed.remark == "窗口 A & B <加急>"
+    assert (parsed.payer.type, parsed.payer.name) == (1, "张三")
+    assert parsed.unit.code == receipt.unit.credit_code
+    assert [(i.code, i.quantity, i.standard, i.amount) for i in parsed.items] == [
+        (line.item_code, line.quantity, line.standard, line.amount) for line in receipt.items.all()
+    ]
+    assert parsed.signatures == ()
+
+
+def test_the_tag_follows_the_province_setting(api: Any) -> None:
+    receipt = issued(api, nontax_payload())
+    with override_settings(EREC_PROVINCE_CODE="32"):
+        xml = receipt_xml_build(receipt)
+    assert tree_of(xml).findtext("Header/EInvoiceTag") == "CZ-EI-32"
+
+
+def test_the_issue_time_is_beijing_time(api: Any) -> None:
+    # given a receipt issued at 23:30 UTC (07:30 the next day in Beijing)
+    receipt = issued(api, nontax_payload())
+    receipt.issued_at = datetime.datetime(2026, 1, 4, 23, 30, 5, 999999, tzinfo=datetime.UTC)
+    receipt.issue_date = datetime.date(2026, 1, 5)
+    # then date and time are Beijing's, to the second
+    main = tree_of(receipt_xml_build(receipt)).find("EInvoiceData/Main")
+    assert main is not None
+    assert (main.findtext("IssueDate"), main.findtext("IssueTime")) == ("20260105", "07:30:05")
+
+
+def test_a_receipt_whose_date_disagrees_with_its_time_is_refused(api: Any) -> None:
+    receipt = issued(api, nontax_payload())
+    receipt.issue_date = receipt.issue_date - datetime.timedelta(days=1)
+    with pytest.raises(DataFileError) as caught:
+        receipt_xml_build(receipt)
+    assert caught.value.code is DataFileErrorCode.UNREPRESENTABLE
+
+
+def test_a_character_xml_cannot_carry_is_refused_with_the_element_name(api: Any) -> None:
+    receipt = issued(api, nontax_payload())
+    receipt.remark = "bell \x07"
+    with pytest.raises(DataFileError) as caught:
+        receipt_xml_build(receipt)
+    assert caught.value.code is DataFileErrorCode.UNREPRESENTABLE
+    assert "Remark" in caught.value.message
+
+
+def test_an_unknown_ext_field_is_refused_not_dropped(api: Any) -> None:
+    receipt = issued(api, outpatient_payload())
+    receipt.ext = {**receipt.ext, "bedNumber": "12"}
+    with pytest.raises(DataFileError, match="bedNumber"):
+        receipt_xml_build(receipt)
+
+
+def test_aux_details_are_written_after_details(api: Any) -> None:
+    # given an outpatient receipt and its itemised list
+    receipt = issued(api, outpatient_payload())
+    aux = [
+        AuxItem(
+            related_code="C0105",
+            code="C010501",
+            name="普通门诊诊查费",
+            quantity=Decimal("1"),
+            unit="次",
+            standard=Decimal("25.0000"),
+            amount=Decimal("25.00"),
+        )
+    ]
+    # when built with it
+    xml = receipt_xml_build(receipt, aux_items=aux)
+    # then AuxDetails is valid and reads back
+    datafile_validate(xml)
+    assert [c.tag for c in tree_of(xml).find("EInvoiceData")] == ["Main", "Details", "AuxDetails"]
+    assert datafile_parse(xml).aux_items == (
+        AuxItem(
+            related_code="C0105",
+            code="C010501",
+            name="普通门诊诊查费",
+            quantity=Decimal("1"),
+            unit="次",
+            standard=Decimal("25.00"),
+            amount=Decimal("25.00"),
+        ),
+    )
+
+
+def test_the_built_document_is_compact_and_in_canonical_form(api: Any) -> None:
+    # given a built data file
+    xml = receipt_xml_build(issued(api, outpatient_payload()))
+    body = xml[len(XML_DECLARATION) :]
+    # then after the declaration it is one line, with no whitespace between elements, and is its own canonical form
+    assert b"\n" not in body and b">\x20<" not in body
+    assert etree.tostring(etree.fromstring(xml), method="c14n", exclusive=True, with_comments=False) == body
+
+
+# --- value formats ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("55.5", "55.50"),
+        ("0.05", "0.05"),
+        ("-25", "-25.00"),
+        ("-0.00", "0.00"),
+        ("0", "0.00"),
+        ("999999999999.99", "999999999999.99"),
+        ("1E+2", "100.00"),
+    ],
+)
+def test_amounts_have_exactly_two_decimals(value: str, text: str) -> None:
+    assert format_amount(Decimal(value)) == text
+
+
+@pytest.mark.parametrize("value", ["0.005", "1000000000000.00", "NaN", "Infinity"])
+def test_amounts_that_cannot_be_written_exactly_are_refused(value: str) -> None:
+    with pytest.raises(ValueError):
+        format_amount(Decimal(value))
+
+
+def test_floats_are_not_money() -> None:
+    with pytest.raises(ValueError):
+        format_amount(0.1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("10", "10.00"),
+        ("10.0000", "10.00"),
+        ("0.5", "0.50"),
+        ("0.125", "0.125"),
+        ("0.1250", "0.125"),
+        ("12.3456", "12.3456"),
+        ("12.3400", "12.34"),
+        ("0.0001", "0.0001"),
+        ("0", "0.00"),
+    ],
+)
+def test_prices_have_two_decimals_or_up_to_four_without_trailing_zeros(value: str, text: str) -> None:
+    assert format_price(Decimal(value)) == text
+
+
+@pytest.mark.parametrize("value", ["0.00001", "-1"])
+def test_prices_with_a_fifth_decimal_or_below_zero_are_refused(value: str) -> None:
+    with pytest.raises(ValueError):
+        format_price(Decimal(value))
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [("2", "2"), ("2.0000", "2"), ("1.5000", "1.5"), ("0.25", "0.25"), ("-3", "-3"), ("100", "100"), ("1E+2", "100")],
+)
+def test_quantities_are_written_in_their_shortest_form(value: str, text: str) -> None:
+    assert format_quantity(Decimal(value)) == text
+
+
+@pytest.mark.parametrize("value", ["0", "0.00001", "10000000000"])
+def test_impossible_quantities_are_refused(value: str) -> None:
+    with pytest.raises(ValueError):
+        format_quantity(Decimal(value))
+
+
+def test_signing_time_is_beijing_time_to_the_second() -> None:
+    moment = datetime.datetime(2026, 1, 5, 2, 15, 31, 987654, tzinfo=datetime.UTC)
+    assert format_signing_time(moment) == "2026-01-05T10:15:31+08:00"
+    with pytest.raises(ValueError, match="naive"):
+        format_signing_time(datetime.datetime(2026, 1, 5, 10, 15, 31))
