@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from issuance.errors import IssuanceError
-from issuance.models import Receipt
+from issuance.jobs import receipt_step_run_now
+from issuance.models import Receipt, ReceiptJob
 from issuance.payload import BUS_NO_RE, IssueInput, parse_issue_input
 from issuance.presenters import receipt_detail, receipt_summary
 from issuance.schemas import (
@@ -69,6 +71,10 @@ class ReceiptIssueApi(APIView):
         receipt, created = receipt_issue(
             unit=principal.unit, data=data, actor=principal.actor, source=Receipt.Source.API
         )
+        if created and settings.EREC_SIGN_IN_REQUEST:
+            # Signing takes a few milliseconds: answer with the signed receipt when the platform signs.
+            receipt_step_run_now(receipt=receipt, step=ReceiptJob.Step.SIGN)
+            receipt.refresh_from_db(fields=["sign_status", "signed_at", "datafile"])
         return Response(receipt_detail(receipt), status=201 if created else 200)
 
 
@@ -84,7 +90,6 @@ class ReceiptBatchIssueApi(APIView):
         tags=["开票"],
     )
     def post(self, request: Request) -> Response:
-        from django.conf import settings
 
         principal = principal_of(request)
         body = request.data

@@ -124,3 +124,13 @@ def job_requeue(*, job_id: int) -> bool:
     if updated:
         transaction.on_commit(lambda: jobs_enqueue([job_id]))
     return bool(updated)
+
+
+def receipt_step_run_now(*, receipt: Receipt, step: str) -> None:
+    """Run a receipt's step in this process if no worker has it (e.g. signing inside the request).
+
+    The claim is the same conditional UPDATE a worker uses, so the step still runs once.
+    """
+    job_id = ReceiptJob.objects.filter(receipt=receipt, step=step).values_list("pk", flat=True).first()
+    if job_id is not None:
+        job_run(job_id=job_id)

@@ -33,6 +33,7 @@ def receipt_summary(receipt: Receipt) -> dict[str, Any]:
         "status": receipt.status,
         "statusLabel": receipt.get_status_display(),
         "isRed": receipt.is_red,
+        "signStatus": receipt.sign_status,
         "payerName": receipt.payer_name,
         "totalAmount": _money(receipt.total_amount),
     }

@@ -66,6 +66,10 @@ class ReceiptSummarySerializer(serializers.Serializer):
     status = serializers.CharField()
     statusLabel = serializers.CharField()
     isRed = serializers.BooleanField()
+    signStatus = serializers.ChoiceField(
+        choices=["pending", "awaiting_unit", "signed", "failed"],
+        help_text="签章状态：pending 待签章，awaiting_unit 待单位签名，signed 已签章（单位签名与财政监制签名均完成）",
+    )
     payerName = serializers.CharField()
     totalAmount = serializers.DecimalField(max_digits=14, decimal_places=2)
 

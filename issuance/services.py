@@ -10,7 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from issuance.errors import IssuanceError
-from issuance.models import Receipt, ReceiptItem
+from issuance.jobs import jobs_create
+from issuance.models import Receipt, ReceiptItem, ReceiptJob
 from issuance.payload import IssueInput
 from issuance.rules import CheckedReceipt, Violation, context_load, receipt_check, unit_check_can_issue
 from issuance.states import can_transition
@@ -227,6 +228,8 @@ def _insert(*, unit: Unit, receipts: list[Receipt], lines: list[list[ReceiptItem
             line.receipt_id = receipt.pk
         receipt._prefetched_objects_cache = {"items": receipt_lines}  # type: ignore[attr-defined]
     ReceiptItem.objects.bulk_create([line for receipt_lines in lines for line in receipt_lines])
+    # The outbox rows of the signing step commit (or roll back) with the receipts.
+    jobs_create(receipts=receipts, step=ReceiptJob.Step.SIGN)
     AuditEvent.objects.bulk_create(
         [
             audit_build(

@@ -189,3 +189,18 @@ def outpatient_payload(bus_no: str = "MZ0001", **overrides: Any) -> dict[str, An
     }
     payload.update(overrides)
     return payload
+
+
+@pytest.fixture
+def pki(province: Region, unit: Unit) -> dict[str, Any]:
+    """The province's CA, the unit's hosted signing certificate and the 财政监制 seal certificate."""
+    from zhongtai.masterdata.models import FinanceBureau
+    from zhongtai.signing.services import ca_bootstrap, certificate_issue_for_bureau, certificate_issue_for_unit
+
+    actor = Actor.system("tests")
+    hierarchy = ca_bootstrap(province=province, actor=actor)
+    return {
+        "ca": hierarchy,
+        "unit_cert": certificate_issue_for_unit(unit=unit, actor=actor),
+        "seal_cert": certificate_issue_for_bureau(bureau=FinanceBureau.objects.get(region=province), actor=actor),
+    }

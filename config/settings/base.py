@@ -219,6 +219,8 @@ EREC_NONCE_BACKEND = env_str("EREC_NONCE_BACKEND", "redis" if REDIS_URL else "da
 if EREC_NONCE_BACKEND not in ("redis", "database"):
     raise ImproperlyConfigured("EREC_NONCE_BACKEND must be 'redis' or 'database'.")
 EREC_BATCH_MAX = env_int("EREC_BATCH_MAX", 500)
+# Single issuance signs inside the request (a few ms) so that it answers with a signed receipt.
+EREC_SIGN_IN_REQUEST = env_bool("EREC_SIGN_IN_REQUEST", True)
 # Public address of the verification page, printed as the QR code of every layout file.
 EREC_PUBLIC_BASE_URL = env_str("EREC_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # A TrueType CJK font for layout files; by default Debian's fonts-wqy-zenhei.

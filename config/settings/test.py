@@ -3,6 +3,7 @@ environment names them (``make test`` runs the suite once for each)."""
 
 from __future__ import annotations
 
+from config.env import env_opt
 from config.settings.base import *  # noqa: F403
 from config.settings.base import DATABASES
 
@@ -11,8 +12,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["NAME"] = ":memory:"
     DATABASES["default"]["TEST"] = {"NAME": None}
     DATABASES["default"]["OPTIONS"].pop("init_command", None)
+# Files in memory, unless a test shares them with a worker process through a folder.
+_media = env_opt("EREC_TEST_MEDIA_ROOT")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "default": (
+        {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": _media}}
+        if _media
+        else {"BACKEND": "django.core.files.storage.InMemoryStorage"}
+    ),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -190,6 +190,7 @@ def test_list_shows_the_receipts_of_a_business_date_in_number_order(api: Any) ->
         "status",
         "statusLabel",
         "isRed",
+        "signStatus",
         "payerName",
         "totalAmount",
     }
