@@ -34,15 +34,25 @@ def retry_delay(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=min(600, 10 * 2 ** max(0, attempts - 1)))
 
 
-def jobs_create(*, receipts: Iterable[Receipt], step: str) -> list[ReceiptJob]:
-    """Outbox rows for ``receipts``, in the caller's transaction, enqueued after it commits."""
+def jobs_create(*, receipts: Iterable[Receipt], step: str, existing_ok: bool = False) -> list[int]:
+    """Outbox rows for ``receipts``, in the caller's transaction, enqueued after it commits.
+
+    New receipts cannot have jobs yet; with ``existing_ok`` a receipt that already has
+    this step's row keeps it (one row per receipt and step), and pending rows are enqueued.
+    """
     now = timezone.now()
-    jobs = ReceiptJob.objects.bulk_create(
-        [ReceiptJob(receipt=receipt, step=step, available_at=now) for receipt in receipts]
-    )
-    ids = [job.pk for job in jobs]
+    rows = [ReceiptJob(receipt=receipt, step=step, available_at=now) for receipt in receipts]
+    if existing_ok:
+        ReceiptJob.objects.bulk_create(rows, ignore_conflicts=True)
+        ids = list(
+            ReceiptJob.objects.filter(
+                receipt__in=[row.receipt_id for row in rows], step=step, state=ReceiptJob.State.PENDING
+            ).values_list("pk", flat=True)
+        )
+    else:
+        ids = [job.pk for job in ReceiptJob.objects.bulk_create(rows)]
     transaction.on_commit(lambda: jobs_enqueue(ids))
-    return jobs
+    return ids
 
 
 def jobs_enqueue(job_ids: list[int]) -> None:

@@ -146,7 +146,7 @@ def _record_signed(
                 "signedAt": signed_at.isoformat(),
             },
         )
-        jobs_create(receipts=[receipt], step=ReceiptJob.Step.RENDER)
+        jobs_create(receipts=[receipt], step=ReceiptJob.Step.RENDER, existing_ok=True)
 
 
 def receipt_render(receipt: Receipt) -> None:

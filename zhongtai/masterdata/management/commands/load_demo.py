@@ -26,7 +26,8 @@ from django.db import models, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from issuance.models import Receipt
+from issuance.jobs import jobs_create
+from issuance.models import Receipt, ReceiptJob, SignStatus
 from issuance.payload import IssueInput, parse_issue_input
 from issuance.rules import id_card_valid
 from issuance.services import receipts_issue
@@ -48,6 +49,13 @@ from zhongtai.masterdata.selectors import fee_standards_for
 from zhongtai.masterdata.validators import CREDIT_CODE_ALPHABET, credit_code_check_char
 from zhongtai.numbering.models import NumberRange
 from zhongtai.numbering.services import number_range_hand_down, number_range_reserve, receipt_code_for
+from zhongtai.signing.models import Certificate
+from zhongtai.signing.selectors import certificate_current_for_bureau, certificate_current_for_unit
+from zhongtai.signing.services import (
+    ca_bootstrap,
+    certificate_issue_for_bureau,
+    certificate_issue_for_unit,
+)
 
 ACTOR = Actor.system(demo.DEMO_ACTOR)
 BATCH_MAX = 500  # receipts per receipts_issue call, the API's batch limit
@@ -91,7 +99,9 @@ class Command(BaseCommand):
             _range_unit_numbers_ensure(units[demo.DEMO_RANGE_UNIT_CODE], regions, kinds, needed=1)
             _users_load(created)
             _credentials_load(units[demo.DEMO_API_UNIT_CODE], created)
+        _pki_load(regions, created)
         issued = _receipts_load(target=target, units=units, kinds=kinds, regions=regions)
+        _pipeline_backfill()
         self._summary(created, issued, time.monotonic() - started)
 
     def _summary(self, created: Counter[str], issued: int, seconds: float) -> None:
@@ -107,12 +117,40 @@ class Command(BaseCommand):
             ("演示账号 demo users", len(demo.DEMO_USERS), created["user"]),
             ("接口凭证 API credentials", ApiCredential.objects.count(), created["credential"]),
             ("演示票据 demo receipts", Receipt.objects.filter(source=Receipt.Source.DEMO).count(), issued),
+            ("数字证书 certificates", Certificate.objects.count(), created["certificate"]),
+            ("已签章票据 signed receipts", Receipt.objects.filter(sign_status=SignStatus.SIGNED).count(), None),
         )
         self.stdout.write(self.style.SUCCESS(f"演示数据已就绪 Demo province loaded（{seconds:.1f} 秒）"))
         for label, total, new in rows:
             suffix = "" if new is None else f"（本次新增 {new}）"
             self.stdout.write(f"  {label}: {total}{suffix}")
         self.stdout.write("登录地址与演示账号见 manage.py demo_logins。See manage.py demo_logins for logins.")
+
+
+# --- Certificates and the signing pipeline ---------------------------------------------
+
+
+def _pki_load(regions: dict[str, Region], created: Counter[str]) -> None:
+    """The province's CA, a hosted signing certificate for every active unit, a seal for every bureau."""
+    province = next(region for region in regions.values() if region.level == Region.Level.PROVINCE)
+    actor = Actor.system(demo.DEMO_ACTOR)
+    ca_bootstrap(province=province, actor=actor)
+    for unit in Unit.objects.filter(status=Unit.Status.ACTIVE).select_related("region"):
+        if certificate_current_for_unit(unit=unit) is None:
+            certificate_issue_for_unit(unit=unit, actor=actor)
+            created["certificate"] += 1
+    for bureau in FinanceBureau.objects.select_related("region"):
+        if certificate_current_for_bureau(bureau=bureau) is None:
+            certificate_issue_for_bureau(bureau=bureau, actor=actor)
+            created["certificate"] += 1
+
+
+def _pipeline_backfill() -> None:
+    """Sign and render demo receipts that have no pipeline job yet (from loads before signing existed)."""
+    missing = Receipt.objects.filter(sign_status=SignStatus.PENDING).exclude(jobs__step=ReceiptJob.Step.SIGN)
+    while batch := list(missing.order_by("id")[:500]):
+        with transaction.atomic():
+            jobs_create(receipts=batch, step=ReceiptJob.Step.SIGN, existing_ok=True)
 
 
 # --- Master data -----------------------------------------------------------------
