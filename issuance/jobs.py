@@ -12,6 +12,7 @@ import datetime
 import logging
 from collections.abc import Callable, Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -21,8 +22,12 @@ from issuance.models import Receipt, ReceiptJob
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-LEASE = datetime.timedelta(minutes=5)
 CHUNK = 50
+
+
+def lease() -> datetime.timedelta:
+    """How long a claimed job is a worker's before the sweeper may give it to another."""
+    return datetime.timedelta(seconds=settings.EREC_JOB_LEASE_SECONDS)
 
 
 class PermanentJobError(Exception):
@@ -73,7 +78,7 @@ def job_claim(*, job_id: int) -> ReceiptJob | None:
     claimed = (
         ReceiptJob.objects.filter(pk=job_id, available_at__lte=now)
         .filter(Q(state=ReceiptJob.State.PENDING) | Q(state=ReceiptJob.State.RUNNING, lease_until__lt=now))
-        .update(state=ReceiptJob.State.RUNNING, lease_until=now + LEASE, attempts=F("attempts") + 1)
+        .update(state=ReceiptJob.State.RUNNING, lease_until=now + lease(), attempts=F("attempts") + 1)
     )
     if claimed != 1:
         return None

@@ -221,6 +221,8 @@ if EREC_NONCE_BACKEND not in ("redis", "database"):
 EREC_BATCH_MAX = env_int("EREC_BATCH_MAX", 500)
 # Single issuance signs inside the request (a few ms) so that it answers with a signed receipt.
 EREC_SIGN_IN_REQUEST = env_bool("EREC_SIGN_IN_REQUEST", True)
+# A pipeline job a worker claimed is given to another worker after this long (crashed worker).
+EREC_JOB_LEASE_SECONDS = env_int("EREC_JOB_LEASE_SECONDS", 300)
 # Public address of the verification page, printed as the QR code of every layout file.
 EREC_PUBLIC_BASE_URL = env_str("EREC_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # A TrueType CJK font for layout files; by default Debian's fonts-wqy-zenhei.

@@ -36,7 +36,7 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def celery_worker(name: str = "w1") -> Iterator[subprocess.Popen[str]]:
+def celery_worker(name: str = "w1", **env: str) -> Iterator[subprocess.Popen[str]]:
     """A real Celery worker process consuming from the test Redis broker."""
     log = tempfile.NamedTemporaryFile("w+", prefix=f"celery-{name}-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(
@@ -58,7 +58,7 @@ def celery_worker(name: str = "w1") -> Iterator[subprocess.Popen[str]]:
             "--without-heartbeat",
         ],
         cwd=ROOT,
-        env=child_env(),
+        env=child_env(**env),
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
