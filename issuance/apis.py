@@ -159,17 +159,22 @@ class ReceiptDetailApi(APIView):
         tags=["查询"],
     )
     def get(self, request: Request, receipt_code: str, number: str) -> Response:
-        fields = {}
-        if not RECEIPT_CODE_RE.match(receipt_code):
-            fields["receiptCode"] = "票据代码应为 8 位数字。"
-        if not RECEIPT_NUMBER_RE.match(number):
-            fields["receiptNumber"] = "票据号码应为 10 位数字。"
-        if fields:
-            raise _input_error(fields)
-        receipt = receipt_get(unit=principal_of(request).unit, receipt_code=receipt_code, number=int(number))
-        if receipt is None:
-            raise _not_found()
-        return Response(receipt_detail(receipt))
+        return Response(receipt_detail(receipt_from_path(request, receipt_code, number)))
+
+
+def receipt_from_path(request: Request, receipt_code: str, number: str) -> Receipt:
+    """The caller's receipt named in the URL; malformed parts are INVALID_INPUT, others' receipts 404."""
+    fields = {}
+    if not RECEIPT_CODE_RE.match(receipt_code):
+        fields["receiptCode"] = "票据代码应为 8 位数字。"
+    if not RECEIPT_NUMBER_RE.match(number):
+        fields["receiptNumber"] = "票据号码应为 10 位数字。"
+    if fields:
+        raise _input_error(fields)
+    receipt = receipt_get(unit=principal_of(request).unit, receipt_code=receipt_code, number=int(number))
+    if receipt is None:
+        raise _not_found()
+    return receipt
 
 
 class ReceiptByBusNoApi(APIView):
