@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from issuance.models import Receipt, ReceiptItem
+from issuance.jobs import job_requeue
+from issuance.models import Receipt, ReceiptItem, ReceiptJob
 
 
 class ReceiptItemInline(admin.TabularInline):
@@ -21,8 +23,18 @@ class ReceiptItemInline(admin.TabularInline):
 class ReceiptAdmin(admin.ModelAdmin):
     """Receipts are read-only here: they change only through issuance services."""
 
-    list_display = ("receipt_code", "number_text", "unit", "kind", "payer_name", "total_amount", "status", "issued_at")
-    list_filter = ("status", "is_red", "kind", "source")
+    list_display = (
+        "receipt_code",
+        "number_text",
+        "unit",
+        "kind",
+        "payer_name",
+        "total_amount",
+        "status",
+        "sign_status",
+        "issued_at",
+    )
+    list_filter = ("status", "sign_status", "is_red", "kind", "source")
     search_fields = ("receipt_code", "bus_no", "payer_name", "unit__code", "unit__name")
     date_hierarchy = "issued_at"
     inlines = [ReceiptItemInline]
@@ -40,3 +52,28 @@ class ReceiptAdmin(admin.ModelAdmin):
     @admin.display(description="票据号码")
     def number_text(self, obj: Receipt) -> str:
         return obj.number_text
+
+
+@admin.register(ReceiptJob)
+class ReceiptJobAdmin(admin.ModelAdmin):
+    """The pipeline's outbox: watch it, and send dead jobs back once their cause is fixed."""
+
+    list_display = ("id", "receipt", "step", "state", "attempts", "available_at", "last_error")
+    list_filter = ("state", "step")
+    search_fields = ("receipt__receipt_code", "receipt__bus_no", "last_error")
+    list_select_related = ("receipt",)
+    actions = ["requeue"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in ReceiptJob._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description="重新排队所选失败任务", permissions=["change"])
+    def requeue(self, request: HttpRequest, queryset: QuerySet[ReceiptJob]) -> None:
+        requeued = sum(job_requeue(job_id=job.pk) for job in queryset.filter(state=ReceiptJob.State.DEAD))
+        self.message_user(request, f"已重新排队 {requeued} 个任务。", level=messages.SUCCESS)

@@ -22,6 +22,9 @@ ADMIN_MODELS = [
     "numbering/numberrange",
     "gateway/apicredential",
     "issuance/receipt",
+    "issuance/receiptjob",
+    "signing/certificateauthority",
+    "signing/certificate",
 ]
 
 
@@ -93,3 +96,26 @@ def test_admin_refuses_a_unit_with_a_bad_credit_code(staff: Client, furong: Any)
     )
     assert response.status_code == 200
     assert "统一社会信用代码" in response.content.decode()
+
+
+def test_dead_jobs_are_requeued_from_the_admin(staff: Client, api: Any) -> None:
+    from django.utils import timezone
+
+    from issuance.models import Receipt, ReceiptJob
+
+    api.post(
+        "/api/v1/receipts/issue",
+        {
+            "busNo": "ADMIN2",
+            "kindCode": "0101",
+            "payer": {"type": 1, "name": "张三"},
+            "items": [{"itemCode": "F0001", "quantity": "1", "standard": "10.00", "amount": "10.00"}],
+            "totalAmount": "10.00",
+        },
+    )
+    job = ReceiptJob.objects.get(receipt=Receipt.objects.get(bus_no="ADMIN2"), step="sign")
+    ReceiptJob.objects.filter(pk=job.pk).update(state=ReceiptJob.State.DEAD, attempts=6, last_error="证书缺失")
+    staff.post("/admin/issuance/receiptjob/", {"action": "requeue", "_selected_action": [job.pk]})
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.last_error) == (ReceiptJob.State.PENDING, 0, "")
+    assert job.available_at <= timezone.now()
