@@ -67,11 +67,11 @@ def layout_data_from_receipt(receipt: Receipt) -> LayoutData:
         is_red=receipt.is_red,
         original_receipt_code=original.receipt_code if original else "",
         original_number=original.number_text if original else "",
-        ext=_ext_fields(receipt.ext or {}),
+        ext=ext_fields(receipt.ext or {}),
     )
 
 
-def _ext_fields(ext: dict[str, Any]) -> tuple[LayoutExtField, ...]:
+def ext_fields(ext: dict[str, Any]) -> tuple[LayoutExtField, ...]:
     """Known fields in the order of KIND_FIELDS, with their labels; unknown ones after, by name."""
     known = [LayoutExtField(name, field.label, _text(ext[name])) for name, field in KIND_FIELDS.items() if name in ext]
     unknown = [LayoutExtField(name, name, _text(ext[name])) for name in sorted(set(ext) - set(KIND_FIELDS))]
