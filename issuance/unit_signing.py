@@ -39,7 +39,6 @@ from zhongtai.signing.selectors import (
     certificate_chain_verify,
     certificate_current_for_bureau,
     certificate_current_for_unit,
-    crl_latest,
     signing_key_get,
 )
 from zhongtai.signing.services import province_of
@@ -185,12 +184,10 @@ def _chain_check(certificate: Certificate, *, at: datetime.datetime) -> None:
     hierarchy = ca_hierarchy_get(province=province_of(certificate.unit.region))  # type: ignore[union-attr]
     if hierarchy is None or hierarchy.root.certificate is None:
         raise ApplicationError(IssuanceError.UNIT_CERTIFICATE_INVALID, "本省尚未建立证书认证体系。", status=409)
-    crl = crl_latest(authority=hierarchy.issuing)
+    # Revocation comes from the platform's own records (certificate_current_for_unit returns
+    # only unrevoked certificates); the CRL is for third parties and may be days old.
     verdict = certificate_chain_verify(
-        bytes(certificate.der),
-        at=at,
-        trusted_root_der=bytes(hierarchy.root.certificate.der),
-        crl_der=bytes(crl.der) if crl is not None else None,
+        bytes(certificate.der), at=at, trusted_root_der=bytes(hierarchy.root.certificate.der)
     )
     if not verdict.valid:
         raise ApplicationError(

@@ -14,6 +14,8 @@ EREC_KEK = env_required("EREC_KEK")
 DATABASE_URL = env_required("DATABASE_URL")
 REDIS_URL = env_required("REDIS_URL")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
+# Printed into every layout file's QR code: it must be the public address, never a default.
+EREC_PUBLIC_BASE_URL = env_required("EREC_PUBLIC_BASE_URL").rstrip("/")
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production runs on PostgreSQL: DATABASE_URL must be a postgres:// URL.")
 if not ALLOWED_HOSTS:

@@ -71,6 +71,7 @@ def test_production_starts_with_every_secret_given() -> None:
             "DATABASE_URL": "postgres://x@127.0.0.1/x",
             "REDIS_URL": "redis://127.0.0.1/0",
             "DJANGO_ALLOWED_HOSTS": "receipts.example",
+            "EREC_PUBLIC_BASE_URL": "https://receipts.example",
         }
     )
     assert result.returncode == 0, result.stderr
@@ -83,6 +84,7 @@ def test_production_refuses_an_empty_secret_and_sqlite() -> None:
         "DATABASE_URL": "postgres://x@127.0.0.1/x",
         "REDIS_URL": "redis://127.0.0.1/0",
         "DJANGO_ALLOWED_HOSTS": "receipts.example",
+        "EREC_PUBLIC_BASE_URL": "https://receipts.example",
     }
     empty_kek = _start_production(given)
     assert empty_kek.returncode != 0

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from zhongtai.audit.services import Actor
 from zhongtai.core.errors import ApplicationError
 from zhongtai.signing.models import Certificate, CertificateAuthority, RevocationList
-from zhongtai.signing.services import certificate_revoke
+from zhongtai.signing.services import certificate_revoke, crl_generate
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
@@ -55,7 +55,9 @@ def _revoke_action(reason: Certificate.RevocationReason) -> Callable[..., None]:
             except ApplicationError as exc:
                 refused.append(exc.message)
         if done:
-            messages.success(request, f"已吊销 {done} 张证书（{reason.label}）。请执行 crl_generate 发布新的 CRL。")
+            # Publish at once: third parties learn of a revocation only through the CRL.
+            crl_generate(actor=actor)
+            messages.success(request, f"已吊销 {done} 张证书（{reason.label}），并已发布新的证书吊销列表（CRL）。")
         for message in refused:
             messages.error(request, message)
 
