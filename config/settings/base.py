@@ -136,6 +136,10 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE = {
+    "warn-expiring-certificates": {
+        "task": "zhongtai.signing.tasks.certificates_expiry_warn_task",
+        "schedule": 24 * 3600.0,
+    },
     "publish-crl": {
         "task": "zhongtai.signing.tasks.crl_publish_task",
         "schedule": 24 * 3600.0,
