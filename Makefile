@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite lint bench install migrate demo worker schema clean
+.PHONY: run test test-sqlite lint bench bench-issue bench-pipeline bench-render install migrate demo worker schema clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "需要 Python 3.11（$(PYTHON)）。Python 3.11 is required."; exit 1; }
@@ -45,6 +45,17 @@ lint: install
 
 bench: install
 	$(PY) bench/issue.py
+	$(PY) bench/pipeline.py
+	$(PY) bench/render.py
+
+bench-issue: install
+	$(PY) bench/issue.py
+
+bench-pipeline: install
+	$(PY) bench/pipeline.py
+
+bench-render: install
+	$(PY) bench/render.py
 
 schema: install
 	$(PY) manage.py spectacular --file docs/openapi.yaml --validate

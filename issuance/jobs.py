@@ -1,20 +1,26 @@
-"""The outbox of the receipt pipeline (签章、版式文件): create, claim, finish, sweep.
+"""The outbox of the receipt pipeline (签章、版式文件): create, claim, run, finish, sweep.
 
 Rows are written in the issuing transaction, so a receipt is never committed without
-the work that must follow it. Workers claim a row with a conditional UPDATE and a
+the work that must follow it. Workers claim rows with a conditional UPDATE and a
 lease; anything a crashed worker held is taken again once its lease runs out. Each
 step is idempotent, so a step that ran twice (lease expired mid-step) does no harm.
+
+A worker's message carries up to :data:`CHUNK` job ids. They are claimed with one
+statement, each step runs over all its receipts at once (shared lookups, bulk
+writes), and every job is then finished on its own terms: done, retried later with
+backoff, or dead. One receipt's failure never fails the others of its chunk.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from issuance.models import Receipt, ReceiptJob
@@ -23,6 +29,10 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 CHUNK = 50
+
+# A step over many receipts: receipt id -> None (done) or the exception that receipt failed with.
+ChunkHandler = Callable[[list[int]], dict[int, BaseException | None]]
+SKIPPED = "skipped"
 
 
 def lease() -> datetime.timedelta:
@@ -56,7 +66,8 @@ def jobs_create(*, receipts: Iterable[Receipt], step: str, existing_ok: bool = F
         )
     else:
         ids = [job.pk for job in ReceiptJob.objects.bulk_create(rows)]
-    transaction.on_commit(lambda: jobs_enqueue(ids))
+    # Robust: the rows are committed whatever happens to the message (the sweeper finds them).
+    transaction.on_commit(lambda: jobs_enqueue(ids), robust=True)
     return ids
 
 
@@ -72,43 +83,131 @@ def jobs_enqueue(job_ids: list[int]) -> None:
             return
 
 
+def jobs_claim(*, job_ids: Sequence[int]) -> list[ReceiptJob]:
+    """Claim every due job among ``job_ids`` (pending, or running with an expired lease) at once.
+
+    One conditional UPDATE takes them all and answers which ones it took, each with
+    its new attempt count: the jobs someone else holds, or that are not due, are not
+    returned. The attempt count is the lease's token (see :func:`_finish`).
+    """
+    ids = sorted({int(job_id) for job_id in job_ids})
+    if not ids:
+        return []
+    now = timezone.now()
+    until = now + lease()
+    adapt = connection.ops.adapt_datetimefield_value
+    running, pending = ReceiptJob.State.RUNNING.value, ReceiptJob.State.PENDING.value
+    c = {
+        name: connection.ops.quote_name(ReceiptJob._meta.get_field(name).column)
+        for name in ("id", "receipt", "step", "state", "attempts", "available_at", "lease_until")
+    }
+    # The ORM's update() answers only a row count; RETURNING (PostgreSQL, SQLite >= 3.35)
+    # names the rows this statement took, so two workers never both believe they hold one.
+    sql = (
+        f"UPDATE {connection.ops.quote_name(ReceiptJob._meta.db_table)} "
+        f"SET {c['state']} = %s, {c['lease_until']} = %s, {c['attempts']} = {c['attempts']} + 1 "
+        f"WHERE {c['id']} IN ({', '.join(['%s'] * len(ids))}) AND {c['available_at']} <= %s "
+        f"AND ({c['state']} = %s OR ({c['state']} = %s AND {c['lease_until']} < %s)) "
+        f"RETURNING {c['id']}, {c['receipt']}, {c['step']}, {c['attempts']}"
+    )
+    params = [running, adapt(until), *ids, adapt(now), pending, running, adapt(now)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [
+        ReceiptJob(pk=pk, receipt_id=receipt_id, step=step, attempts=attempts, state=running, lease_until=until)
+        for pk, receipt_id, step, attempts in sorted(rows)
+    ]
+
+
 def job_claim(*, job_id: int) -> ReceiptJob | None:
     """Claim a due job (pending, or running with an expired lease); None if someone else has it."""
-    now = timezone.now()
-    claimed = (
-        ReceiptJob.objects.filter(pk=job_id, available_at__lte=now)
-        .filter(Q(state=ReceiptJob.State.PENDING) | Q(state=ReceiptJob.State.RUNNING, lease_until__lt=now))
-        .update(state=ReceiptJob.State.RUNNING, lease_until=now + lease(), attempts=F("attempts") + 1)
-    )
-    if claimed != 1:
-        return None
-    return ReceiptJob.objects.select_related("receipt").get(pk=job_id)
+    claimed = jobs_claim(job_ids=[job_id])
+    return claimed[0] if claimed else None
+
+
+def jobs_run(*, job_ids: Sequence[int], handlers: dict[str, ChunkHandler] | None = None) -> dict[str, int]:
+    """Claim and run a chunk of jobs; returns how many ended in each state ('skipped': not claimed)."""
+    jobs = jobs_claim(job_ids=job_ids)
+    states = _run_claimed(jobs, handlers)
+    counts: dict[str, int] = defaultdict(int)
+    for state in states.values():
+        counts[state] += 1
+    skipped = len(set(job_ids)) - len(jobs)
+    if skipped:
+        counts[SKIPPED] += skipped
+    return dict(counts)
 
 
 def job_run(*, job_id: int, handlers: dict[str, Callable[[Receipt], None]] | None = None) -> str:
-    """Run one job if it can be claimed; returns the job's state afterwards (or 'skipped')."""
+    """Run one job if it can be claimed; returns the job's state afterwards (or 'skipped').
+
+    ``handlers`` (for tests and tools) maps a step to a function of one receipt; by
+    default the pipeline's steps run, the same code a worker runs over a chunk.
+    """
     job = job_claim(job_id=job_id)
     if job is None:
-        return "skipped"
-    if handlers is None:
-        from issuance.pipeline import STEP_HANDLERS
+        return SKIPPED
+    chunk_handlers = None if handlers is None else {step: _per_receipt(handler) for step, handler in handlers.items()}
+    return _run_claimed([job], chunk_handlers)[job.pk]
 
-        handlers = STEP_HANDLERS
-    try:
-        handlers[job.step](job.receipt)
-    except PermanentJobError as exc:
+
+def _per_receipt(handler: Callable[[Receipt], None]) -> ChunkHandler:
+    def run(receipt_ids: list[int]) -> dict[int, BaseException | None]:
+        outcomes: dict[int, BaseException | None] = {}
+        for receipt in Receipt.objects.filter(pk__in=receipt_ids):
+            try:
+                handler(receipt)
+            except Exception as exc:
+                outcomes[receipt.pk] = exc
+            else:
+                outcomes[receipt.pk] = None
+        return outcomes
+
+    return run
+
+
+def _run_claimed(jobs: list[ReceiptJob], handlers: dict[str, ChunkHandler] | None) -> dict[int, str]:
+    """Run claimed jobs step by step and finish each one; returns job id -> state."""
+    if handlers is None:
+        from issuance.pipeline import STEP_CHUNK_HANDLERS
+
+        handlers = STEP_CHUNK_HANDLERS
+    by_step: dict[str, list[ReceiptJob]] = defaultdict(list)
+    for job in jobs:
+        by_step[job.step].append(job)
+    states: dict[int, str] = {}
+    for step, step_jobs in by_step.items():
+        try:
+            outcomes = handlers[step]([job.receipt_id for job in step_jobs])
+        except Exception as exc:  # the step failed as a whole (database down...): each job fails alike
+            outcomes = {job.receipt_id: exc for job in step_jobs}
+        done: list[ReceiptJob] = []
+        for job in step_jobs:
+            error = outcomes.get(job.receipt_id, RuntimeError(f"step {step} gave no outcome for this receipt"))
+            if error is None:
+                done.append(job)
+            else:
+                states[job.pk] = _fail(job, error)
+        _finish_done(done)
+        states.update({job.pk: ReceiptJob.State.DONE for job in done})
+    return states
+
+
+def _fail(job: ReceiptJob, exc: BaseException) -> str:
+    """Dead at once for a PermanentJobError or the last attempt; otherwise pending again after a backoff."""
+    if isinstance(exc, PermanentJobError):
         return _finish(job, state=ReceiptJob.State.DEAD, error=str(exc))
-    except Exception as exc:
-        logger.warning("receipt job %s (%s) failed on attempt %s: %s", job.pk, job.step, job.attempts, exc)
-        if job.attempts >= MAX_ATTEMPTS:
-            return _finish(job, state=ReceiptJob.State.DEAD, error=f"{exc.__class__.__name__}: {exc}")
-        return _finish(
-            job,
-            state=ReceiptJob.State.PENDING,
-            error=f"{exc.__class__.__name__}: {exc}",
-            available_at=timezone.now() + retry_delay(job.attempts),
-        )
-    return _finish(job, state=ReceiptJob.State.DONE, error="")
+    logger.warning("receipt job %s (%s) failed on attempt %s: %s", job.pk, job.step, job.attempts, exc)
+    error = f"{exc.__class__.__name__}: {exc}"
+    if job.attempts >= MAX_ATTEMPTS:
+        return _finish(job, state=ReceiptJob.State.DEAD, error=error)
+    return _finish(
+        job,
+        state=ReceiptJob.State.PENDING,
+        error=error,
+        available_at=timezone.now() + retry_delay(job.attempts),
+    )
 
 
 def _finish(job: ReceiptJob, *, state: str, error: str, available_at: datetime.datetime | None = None) -> str:
@@ -118,6 +217,17 @@ def _finish(job: ReceiptJob, *, state: str, error: str, available_at: datetime.d
         fields["available_at"] = available_at
     ReceiptJob.objects.filter(pk=job.pk, state=ReceiptJob.State.RUNNING, attempts=job.attempts).update(**fields)
     return state
+
+
+def _finish_done(jobs: list[ReceiptJob]) -> None:
+    """:func:`_finish` for many successful jobs: one UPDATE per attempt count (usually one)."""
+    by_attempts: dict[int, list[int]] = defaultdict(list)
+    for job in jobs:
+        by_attempts[job.attempts].append(job.pk)
+    for attempts, ids in by_attempts.items():
+        ReceiptJob.objects.filter(pk__in=ids, state=ReceiptJob.State.RUNNING, attempts=attempts).update(
+            state=ReceiptJob.State.DONE, last_error="", lease_until=None
+        )
 
 
 def jobs_due(*, limit: int = 1000) -> list[int]:

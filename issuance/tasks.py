@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from issuance.jobs import job_run, jobs_due, jobs_enqueue
+from issuance.jobs import jobs_due, jobs_enqueue, jobs_run
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
 def receipt_jobs_run_task(job_ids: list[int]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for job_id in job_ids:
-        state = job_run(job_id=job_id)
-        counts[state] = counts.get(state, 0) + 1
-    return counts
+    """Run a chunk of pipeline jobs (at most ``jobs.CHUNK``); returns how many ended in each state."""
+    return jobs_run(job_ids=job_ids)
 
 
 @shared_task(time_limit=120)

@@ -18,6 +18,7 @@ a line feed, and the canonical bytes of the whole EInvoice element (step 3 only)
 from __future__ import annotations
 
 import copy
+import re
 from enum import StrEnum
 
 from lxml import etree
@@ -29,6 +30,11 @@ EXC_C14N_URI = "http://www.w3.org/2001/10/xml-exc-c14n#"
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 # XML's whitespace (production S), not Python's: U+3000 and NBSP are characters of a value.
 XML_WHITESPACE = " \t\r\n"
+# In exclusive C14N a whitespace-only text node always sits between two pieces of markup, ">" and
+# "<", and is written with literal spaces, tabs and line feeds and CR as &#xD;. Comments, which the
+# output drops, and unexpanded entity references could hide one, so such trees are not looked at
+# this way.
+_BLANK_BETWEEN_MARKUP = re.compile(rb">(?:[ \t\n]|&#xD;)+<")
 
 
 class SignatureRole(StrEnum):
@@ -65,6 +71,12 @@ def strip_blank_text(root: etree._Element) -> None:
 
 def canonical_bytes(element: etree._Element) -> bytes:
     """Exclusive C14N 1.0 without comments of ``element`` after whitespace-only text is removed."""
+    if isinstance(element.tag, str) and next(element.iter(etree.Comment, etree.Entity), None) is None:
+        # Documents in the normal form have no whitespace-only text: nothing to strip, no copy to
+        # make. (The canonical form never includes the element's own tail, which is dropped too.)
+        canonical = etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
+        if _BLANK_BETWEEN_MARKUP.search(canonical) is None:
+            return canonical
     work = copy.deepcopy(element)
     strip_blank_text(work)
     return etree.tostring(work, method="c14n", exclusive=True, with_comments=False)
@@ -93,6 +105,20 @@ def signed_part(root: etree._Element, role: SignatureRole) -> etree._Element:
             for value in signature.findall("SignatureValue"):
                 signature.remove(value)
     return part
+
+
+def signed_part_bytes(root: etree._Element, role: SignatureRole) -> bytes:
+    """``canonical_bytes(signed_part(root, role))``, without copying a document with nothing to leave out.
+
+    That is the case while ``role``'s own signature has no value yet and no later
+    role has signed: exactly when the bytes to sign are computed.
+    """
+    later = {r.value for r in ROLE_ORDER[ROLE_ORDER.index(role) + 1 :]}
+    for signature in root.iterfind("Signatures/Signature"):
+        role_value = signature.get("Role")
+        if role_value in later or (role_value == role.value and signature.find("SignatureValue") is not None):
+            return canonical_bytes(signed_part(root, role))
+    return canonical_bytes(root)
 
 
 def datafile_signed_bytes(xml_bytes: bytes, role: SignatureRole | str) -> bytes:

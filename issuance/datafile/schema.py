@@ -61,12 +61,12 @@ def datafile_load(xml_bytes: bytes) -> etree._ElementTree:
     info = tree.docinfo
     if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
         raise DataFileError(DataFileErrorCode.FORBIDDEN_CONSTRUCT, "a DOCTYPE (DTD) is not allowed", line=1)
-    instructions = tree.xpath("//processing-instruction()")
-    if instructions:
+    instruction = _first_processing_instruction(root)
+    if instruction is not None:
         raise DataFileError(
             DataFileErrorCode.FORBIDDEN_CONSTRUCT,
             "processing instructions are not allowed",
-            line=instructions[0].sourceline,
+            line=instruction.sourceline,
         )
     entity = next(root.iter(etree.Entity), None)
     if entity is not None:
@@ -84,6 +84,21 @@ def datafile_load(xml_bytes: bytes) -> etree._ElementTree:
             line=root.sourceline,
         )
     return tree
+
+
+def _is_instruction(node: etree._Element) -> bool:
+    return node.tag is etree.ProcessingInstruction
+
+
+def _first_processing_instruction(root: etree._Element) -> etree._Element | None:
+    """The first processing instruction in document order (before, inside or after the root), or None."""
+    before = [node for node in root.itersiblings(preceding=True) if _is_instruction(node)]
+    if before:
+        return before[-1]  # preceding siblings come nearest first
+    inside = next(root.iter(etree.ProcessingInstruction), None)
+    if inside is not None:
+        return inside
+    return next((node for node in root.itersiblings() if _is_instruction(node)), None)
 
 
 def schema_path(version: str = CURRENT_VERSION) -> Path:
@@ -118,70 +133,115 @@ def validate_tree(tree: etree._ElementTree) -> None:
             line=root.sourceline,
             path="/EInvoice/Header/Version",
         )
-    schema = _schema(version_text)
+    _check_schema(tree, version_text)
+    _check_consistency(tree)
+
+
+def validate_signed_tree(tree: etree._ElementTree) -> None:
+    """Validate a document made by adding a Signature to a document that :func:`validate_tree` accepted.
+
+    Adding a signature changes neither the version nor the receipt's content, so the
+    content rules need not run again: what can differ is the XSD (the new Signature
+    element) and the order of the signatures.
+    """
+    _check_schema(tree, tree.getroot().findtext("Header/Version") or "")
+    _check_signature_order(tree, tree.getroot().find("Signatures"))
+
+
+def _check_schema(tree: etree._ElementTree, version: str) -> None:
+    schema = _schema(version)
     if not schema.validate(tree):
         first = schema.error_log[0]
         raise DataFileError(DataFileErrorCode.SCHEMA_INVALID, first.message, line=first.line, path=first.path or "")
-    _check_consistency(tree)
 
 
 def _fail(tree: etree._ElementTree, element: etree._Element, message: str, code: DataFileErrorCode) -> DataFileError:
     return DataFileError(code, message, line=element.sourceline, path=tree.getpath(element))
 
 
+def _compiled_xpath(expression: str) -> etree.XPath:
+    """``expression`` compiled once per thread (lxml evaluators are not shared between threads)."""
+    cache: dict[str, etree.XPath] | None = getattr(_local, "xpaths", None)
+    if cache is None:
+        cache = _local.xpaths = {}
+    if expression not in cache:
+        cache[expression] = etree.XPath(expression)
+    return cache[expression]
+
+
+# MainExt elements holding dates, in schema order (KIND_FIELDS is fixed at import).
+_EXT_DATES = tuple(ext_element_name(name) for name, spec in KIND_FIELDS.items() if spec.type == "date")
+_ITEM_AMOUNTS = "EInvoiceData/Details/Item/ItemAmount/text()"
+
+
+def _children(parent: etree._Element | None) -> dict[object, etree._Element]:
+    """The first child of each tag: ``parent.find(tag)`` for every tag at once."""
+    found: dict[object, etree._Element] = {}
+    if parent is not None:
+        for child in parent:
+            found.setdefault(child.tag, child)
+    return found
+
+
 def _check_consistency(tree: etree._ElementTree) -> None:
     """The rules of docs/signature.md that XML Schema 1.0 cannot state. Assumes a schema-valid tree."""
     root = tree.getroot()
-    main = root.find("EInvoiceData/Main")
-    assert main is not None
+    top = _children(root)
+    header = _children(top.get("Header"))
+    main_element = _children(top.get("EInvoiceData")).get("Main")
+    assert main_element is not None
+    main = _children(main_element)
+    ext = _children(main.get("MainExt"))
     inconsistent = DataFileErrorCode.INCONSISTENT
 
-    def element(path: str, base: etree._Element = main) -> etree._Element:
-        found = base.find(path)
-        assert found is not None, path
+    def element(children: dict[object, etree._Element], tag: str) -> etree._Element:
+        found = children.get(tag)
+        assert found is not None, tag
         return found
 
-    code = element("EInvoiceCode").text or ""
-    number = element("EInvoiceNumber").text or ""
-    invoice_id = element("Header/EInvoiceID", root)
+    code = element(main, "EInvoiceCode").text or ""
+    number = element(main, "EInvoiceNumber").text or ""
+    invoice_id = element(header, "EInvoiceID")
     if invoice_id.text != code + number:
         raise _fail(tree, invoice_id, "EInvoiceID must be EInvoiceCode followed by EInvoiceNumber", inconsistent)
-    tag = element("Header/EInvoiceTag", root)
+    tag = element(header, "EInvoiceTag")
     if (tag.text or "")[-2:] != code[:2]:
         raise _fail(tree, tag, "the province of EInvoiceTag is not that of the receipt code", inconsistent)
-    area = element("SupervisorAreaCode")
+    area = element(main, "SupervisorAreaCode")
     if (area.text or "")[:2] != code[:2]:
         raise _fail(tree, area, "SupervisorAreaCode is not in the province of the receipt code", inconsistent)
-    party_code = element("InvoicingParty/InvoicingPartyCode")
+    party_code = element(_children(main.get("InvoicingParty")), "InvoicingPartyCode")
     problem = credit_code_problem(party_code.text or "")
     if problem:
         raise _fail(tree, party_code, f"invalid unified social credit code ({problem})", inconsistent)
-    date_names = ["IssueDate"] + [
-        f"MainExt/{ext_element_name(name)}" for name, spec in KIND_FIELDS.items() if spec.type == "date"
-    ]
-    for name in date_names:
-        found = main.find(name)
+    dates = [main.get("IssueDate"), *(ext.get(name) for name in _EXT_DATES)]
+    for found in dates:
         if found is not None:
             try:
                 parse_date8(found.text or "")
             except ValueError:
                 raise _fail(tree, found, f"{found.text} is not a calendar date", inconsistent) from None
-    total_element = element("TotalAmount")
+    total_element = element(main, "TotalAmount")
     total = Decimal(total_element.text or "0")
-    items_total = sum((Decimal(text) for text in root.xpath("EInvoiceData/Details/Item/ItemAmount/text()")), Decimal(0))
+    items_total = sum((Decimal(text) for text in _compiled_xpath(_ITEM_AMOUNTS)(root)), Decimal(0))
     if items_total != total:
         raise _fail(tree, total_element, f"the items add up to {items_total}, not to TotalAmount {total}", inconsistent)
-    related_code = main.find("MainExt/RelatedInvoiceCode")
-    related_number = main.find("MainExt/RelatedInvoiceNumber")
+    related_code = ext.get("RelatedInvoiceCode")
+    related_number = ext.get("RelatedInvoiceNumber")
     if (related_code is None) != (related_number is None):
-        raise _fail(tree, main, "RelatedInvoiceCode and RelatedInvoiceNumber go together", inconsistent)
+        raise _fail(tree, main_element, "RelatedInvoiceCode and RelatedInvoiceNumber go together", inconsistent)
     if total < 0 and related_code is None:
         raise _fail(tree, total_element, "a red receipt (negative total) must name its original", inconsistent)
     if total >= 0 and related_code is not None:
         raise _fail(tree, related_code, "only a red receipt (negative total) names an original", inconsistent)
-    roles = [signature.get("Role") for signature in root.iterfind("Signatures/Signature")]
+    _check_signature_order(tree, top.get("Signatures"))
+
+
+def _check_signature_order(tree: etree._ElementTree, signatures: etree._Element | None) -> None:
+    if signatures is None:
+        return
+    roles = [signature.get("Role") for signature in signatures if signature.tag == "Signature"]
     if roles and roles != ["unit", "supervisor"][: len(roles)]:
-        signatures = element("Signatures", root)
         raise _fail(
             tree,
             signatures,

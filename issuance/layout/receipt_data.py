@@ -19,21 +19,27 @@ if TYPE_CHECKING:
 SUPERVISION_SEAL_FALLBACK = "财政电子票据监制章"
 
 
-def layout_data_from_receipt(receipt: Receipt) -> LayoutData:
-    """Everything the layout file of ``receipt`` shows: two queries (province, items)."""
+def province_names(region_code: str) -> tuple[str, str]:
+    """(province name, supervision seal name) for a receipt supervised in ``region_code``: one query."""
     from django.core.exceptions import ObjectDoesNotExist
 
     from zhongtai.masterdata.models import Region
 
-    province = Region.objects.select_related("bureau").filter(code=receipt.region_code[:2] + "0000").first()
+    province = Region.objects.select_related("bureau").filter(code=region_code[:2] + "0000").first()
     try:
         supervision = province.bureau.name if province is not None else SUPERVISION_SEAL_FALLBACK
     except ObjectDoesNotExist:
         supervision = SUPERVISION_SEAL_FALLBACK
+    return (province.name if province else ""), supervision
+
+
+def layout_data_from_receipt(receipt: Receipt) -> LayoutData:
+    """Everything the layout file of ``receipt`` shows: two queries (province, items)."""
+    province_name, supervision = province_names(receipt.region_code)
     kind = receipt.kind
     original = receipt.related_receipt if receipt.is_red else None
     return LayoutData(
-        title=f"{province.name if province else ''}{kind.name}（电子）",
+        title=f"{province_name}{kind.name}（电子）",
         kind_name=kind.name,
         specimen_code=kind.specimen_code,
         receipt_code=receipt.receipt_code,

@@ -8,7 +8,19 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from issuance.jobs import MAX_ATTEMPTS, PermanentJobError, job_claim, job_requeue, job_run, jobs_due, retry_delay
+from issuance.jobs import (
+    MAX_ATTEMPTS,
+    SKIPPED,
+    ChunkHandler,
+    PermanentJobError,
+    job_claim,
+    job_requeue,
+    job_run,
+    jobs_claim,
+    jobs_due,
+    jobs_run,
+    retry_delay,
+)
 from issuance.models import Receipt, ReceiptJob
 from tests.conftest import nontax_payload
 
@@ -100,3 +112,120 @@ def test_a_worker_whose_lease_was_taken_over_cannot_finish(job: ReceiptJob) -> N
 def test_backoff_grows_and_is_capped() -> None:
     assert [retry_delay(n).total_seconds() for n in (1, 2, 3)] == [10, 20, 40]
     assert retry_delay(30).total_seconds() == 600
+
+
+# --- Chunks: what a worker's message carries ------------------------------------------------
+
+
+@pytest.fixture
+def chunk(api: Any) -> list[ReceiptJob]:
+    """Three receipts, each with a due render job and nothing else."""
+    jobs = []
+    for n in range(3):
+        assert api.post("/api/v1/receipts/issue", nontax_payload(f"CHUNK{n}")).status_code == 201
+        receipt = Receipt.objects.get(bus_no=f"CHUNK{n}")
+        ReceiptJob.objects.filter(receipt=receipt).delete()
+        jobs.append(
+            ReceiptJob.objects.create(receipt=receipt, step=ReceiptJob.Step.RENDER, available_at=timezone.now())
+        )
+    return jobs
+
+
+def _ids(jobs: list[ReceiptJob]) -> list[int]:
+    return [job.pk for job in jobs]
+
+
+def test_a_chunk_is_claimed_with_one_statement_and_only_once(
+    chunk: list[ReceiptJob], django_assert_num_queries: Any
+) -> None:
+    # when a worker claims the chunk
+    with django_assert_num_queries(1):
+        claimed = jobs_claim(job_ids=_ids(chunk))
+    # then it holds every job, each with its attempt counted, and nobody can claim them again
+    assert [job.pk for job in claimed] == _ids(chunk)
+    assert [job.attempts for job in claimed] == [1, 1, 1]
+    assert all(_state(job).state == ReceiptJob.State.RUNNING for job in chunk)
+    assert jobs_claim(job_ids=_ids(chunk)) == []
+
+
+def test_a_chunk_claim_takes_only_the_due_jobs(chunk: list[ReceiptJob]) -> None:
+    # given one job waiting for its backoff and one held by a worker whose lease still runs
+    waiting, held, free = chunk
+    ReceiptJob.objects.filter(pk=waiting.pk).update(available_at=timezone.now() + datetime.timedelta(minutes=5))
+    assert job_claim(job_id=held.pk) is not None
+    # when a worker runs the chunk, it runs only the free job and reports the others as skipped
+    seen: list[int] = []
+    counts = jobs_run(job_ids=_ids(chunk), handlers={"render": _steps(seen)})
+    assert counts == {ReceiptJob.State.DONE: 1, SKIPPED: 2}
+    assert seen == [free.receipt_id]
+    assert (_state(waiting).state, _state(held).state) == (ReceiptJob.State.PENDING, ReceiptJob.State.RUNNING)
+
+
+def _steps(seen: list[int], errors: dict[int, BaseException] | None = None) -> ChunkHandler:
+    def run(receipt_ids: list[int]) -> dict[int, BaseException | None]:
+        seen.extend(receipt_ids)
+        return {receipt_id: (errors or {}).get(receipt_id) for receipt_id in receipt_ids}
+
+    return run
+
+
+def test_each_job_of_a_chunk_ends_on_its_own_terms(chunk: list[ReceiptJob]) -> None:
+    # given a step that succeeds for one receipt, fails for another and cannot ever work for the third
+    ok, flaky, hopeless = chunk
+    errors = {flaky.receipt_id: OSError("storage unreachable"), hopeless.receipt_id: PermanentJobError("没有证书")}
+    # when the chunk runs
+    counts = jobs_run(job_ids=_ids(chunk), handlers={"render": _steps([], errors)})
+    # then the first is done, the second waits for its backoff, the third is dead for an operator
+    assert counts == {ReceiptJob.State.DONE: 1, ReceiptJob.State.PENDING: 1, ReceiptJob.State.DEAD: 1}
+    assert _state(ok).state == ReceiptJob.State.DONE
+    retried = _state(flaky)
+    assert (retried.state, retried.attempts) == (ReceiptJob.State.PENDING, 1)
+    assert "OSError: storage unreachable" in retried.last_error
+    assert retried.available_at > timezone.now() + retry_delay(1) - datetime.timedelta(seconds=5)
+    dead = _state(hopeless)
+    assert (dead.state, dead.last_error) == (ReceiptJob.State.DEAD, "没有证书")
+
+
+def test_a_chunk_job_on_its_last_attempt_is_dead(chunk: list[ReceiptJob]) -> None:
+    first = chunk[0]
+    ReceiptJob.objects.filter(pk=first.pk).update(attempts=MAX_ATTEMPTS - 1)
+    errors = {job.receipt_id: OSError("disk full") for job in chunk}
+    counts = jobs_run(job_ids=_ids(chunk), handlers={"render": _steps([], errors)})
+    assert counts == {ReceiptJob.State.DEAD: 1, ReceiptJob.State.PENDING: 2}
+    assert _state(first).state == ReceiptJob.State.DEAD
+
+
+def test_a_step_failing_as_a_whole_retries_every_job_of_the_chunk(chunk: list[ReceiptJob]) -> None:
+    def down(receipt_ids: list[int]) -> dict[int, BaseException | None]:
+        raise ConnectionError("database gone")
+
+    assert jobs_run(job_ids=_ids(chunk), handlers={"render": down}) == {ReceiptJob.State.PENDING: 3}
+    assert all("database gone" in _state(job).last_error for job in chunk)
+
+
+def test_a_chunk_worker_whose_lease_was_taken_over_cannot_finish(chunk: list[ReceiptJob]) -> None:
+    # given worker A claimed the chunk, its lease expired and worker B ran it
+    held_by_a = jobs_claim(job_ids=_ids(chunk))
+    ReceiptJob.objects.filter(pk__in=_ids(chunk)).update(lease_until=timezone.now() - datetime.timedelta(seconds=1))
+    errors = {chunk[0].receipt_id: OSError("B could not write")}
+    jobs_run(job_ids=_ids(chunk), handlers={"render": _steps([], errors)})
+    # when A finishes late, with successes and a failure
+    from issuance.jobs import _fail, _finish_done
+
+    _finish_done(held_by_a[1:])
+    _fail(held_by_a[0], PermanentJobError("late"))
+    # then B's results stand
+    assert [(_state(job).state, _state(job).attempts) for job in chunk] == [
+        (ReceiptJob.State.PENDING, 2),
+        (ReceiptJob.State.DONE, 2),
+        (ReceiptJob.State.DONE, 2),
+    ]
+    assert "B could not write" in _state(chunk[0]).last_error
+
+
+def test_the_task_runs_its_chunk_and_counts_the_states(chunk: list[ReceiptJob]) -> None:
+    from issuance.tasks import receipt_jobs_run_task
+
+    # the receipts are not signed yet: rendering them is refused for good
+    assert receipt_jobs_run_task([*_ids(chunk), 10**9]) == {ReceiptJob.State.DEAD: 3, SKIPPED: 1}
+    assert "尚未完成签章" in _state(chunk[0]).last_error

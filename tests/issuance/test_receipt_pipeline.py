@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from lxml import etree
 
-from issuance.datafile import datafile_parse, datafile_verify_signature
+from issuance import pipeline
+from issuance.datafile import (
+    DataFileError,
+    DataFileErrorCode,
+    SupervisedSigning,
+    datafile_parse,
+    datafile_sign,
+    datafile_sign_and_supervise_many,
+    datafile_supervise,
+    datafile_verify_signature,
+    receipt_xml_build,
+)
 from issuance.jobs import job_run
 from issuance.layout import pdf_extract_xml
 from issuance.models import Receipt, ReceiptJob, SignStatus
+from issuance.payload import parse_issue_input
+from issuance.services import receipts_issue
+from issuance.tasks import receipt_jobs_run_task
 from tests.conftest import nontax_payload, outpatient_payload
+from tests.issuance.conftest import issue_direct
 from zhongtai.audit.models import AuditEvent
+from zhongtai.audit.services import Actor
+from zhongtai.masterdata.models import Unit
 from zhongtai.signing import sm2
 
 ISSUE = "/api/v1/receipts/issue"
@@ -102,3 +125,222 @@ def test_a_changed_byte_breaks_both_signatures(
     assert not datafile_verify_signature(tampered, role="unit", verify=_verifier(pki["unit_cert"])).valid
     assert not datafile_verify_signature(tampered, role="supervisor", verify=_verifier(pki["seal_cert"])).valid
     assert default_storage.exists(receipt.datafile.name)
+
+
+# --- A worker's chunk: many receipts signed at once -------------------------------------------
+
+
+def _issue_pending(unit: Unit, prefix: str, count: int) -> list[int]:
+    """Receipts issued through the service with their sign jobs written, not run: the job ids."""
+    inputs = []
+    for n in range(count):
+        data, errors = parse_issue_input(nontax_payload(f"{prefix}{n:03d}"), require_bus_no=True)
+        assert data is not None, errors.fields
+        inputs.append(data)
+    outcomes = receipts_issue(unit=unit, inputs=inputs, actor=Actor.system("tests"), source=Receipt.Source.API)
+    assert all(outcome.created for outcome in outcomes)
+    return list(
+        ReceiptJob.objects.filter(step="sign", receipt__bus_no__startswith=prefix)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+
+
+def _receipts(job_ids: list[int]) -> list[Receipt]:
+    return list(Receipt.objects.filter(jobs__pk__in=job_ids).order_by("pk"))
+
+
+def _assert_signed_once(receipt: Receipt, pki: dict[str, Any]) -> None:
+    assert receipt.sign_status == SignStatus.SIGNED
+    xml = receipt.datafile.read()
+    assert datafile_verify_signature(xml, role="unit", verify=_verifier(pki["unit_cert"])).valid
+    assert datafile_verify_signature(xml, role="supervisor", verify=_verifier(pki["seal_cert"])).valid
+    parsed = datafile_parse(xml)
+    assert (parsed.receipt_code, parsed.number) == (receipt.receipt_code, receipt.number)
+    assert AuditEvent.objects.filter(action="receipt.sign", object_id=str(receipt.pk)).count() == 1
+    assert ReceiptJob.objects.filter(receipt=receipt, step="render").count() == 1
+
+
+def test_a_chunk_is_signed_with_as_many_queries_for_3_receipts_as_for_12(unit: Unit, pki: dict[str, Any]) -> None:
+    small, large = _issue_pending(unit, "QS", 3), _issue_pending(unit, "QL", 12)
+    # when a worker runs each chunk
+    with CaptureQueriesContext(connection) as small_queries:
+        assert receipt_jobs_run_task(small) == {ReceiptJob.State.DONE: 3}
+    with CaptureQueriesContext(connection) as large_queries:
+        assert receipt_jobs_run_task(large) == {ReceiptJob.State.DONE: 12}
+    # then the database work is per chunk, not per receipt
+    assert len(large_queries) == len(small_queries) <= 25, [q["sql"][:80] for q in large_queries]
+    # and every receipt is signed once, with both signatures valid, and waits for its layout file
+    for receipt in _receipts(small + large):
+        _assert_signed_once(receipt, pki)
+    assert set(ReceiptJob.objects.filter(pk__in=small + large).values_list("state", flat=True)) == {"done"}
+    renders = ReceiptJob.objects.filter(receipt__in=_receipts(small + large), step="render")
+    assert set(renders.values_list("state", flat=True)) == {"pending"}
+
+
+def test_the_chain_is_verified_and_keys_unsealed_once_per_chunk_and_again_for_the_next(
+    unit: Unit, pki: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: dict[str, int] = {"chain": 0, "key": 0}
+
+    def counted(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(pipeline, "certificate_chain_verify", counted("chain", pipeline.certificate_chain_verify))
+    monkeypatch.setattr(pipeline, "signing_key_get", counted("key", pipeline.signing_key_get))
+    first, second = _issue_pending(unit, "CA", 5), _issue_pending(unit, "CB", 5)
+    receipt_jobs_run_task(first)
+    assert calls == {"chain": 1, "key": 2}  # the unit's key and the seal's key
+    receipt_jobs_run_task(second)
+    assert calls == {"chain": 2, "key": 4}  # nothing is kept from one chunk to the next
+
+
+def test_a_certificate_revoked_between_two_chunks_signs_nothing_in_the_second(unit: Unit, pki: dict[str, Any]) -> None:
+    from zhongtai.signing.models import Certificate
+    from zhongtai.signing.services import certificate_revoke, crl_generate
+
+    first, second = _issue_pending(unit, "RA", 2), _issue_pending(unit, "RB", 2)
+    assert receipt_jobs_run_task(first) == {ReceiptJob.State.DONE: 2}
+    actor = Actor.system("tests")
+    certificate_revoke(certificate=pki["unit_cert"], reason=Certificate.RevocationReason.KEY_COMPROMISE, actor=actor)
+    crl_generate(actor=actor, authority=pki["ca"].issuing)
+    assert receipt_jobs_run_task(second) == {ReceiptJob.State.DEAD: 2}
+    assert {receipt.sign_status for receipt in _receipts(second)} == {SignStatus.PENDING}
+
+
+def test_one_receipt_that_cannot_be_written_does_not_fail_its_chunk(unit: Unit, pki: dict[str, Any]) -> None:
+    # given a chunk in which one receipt holds a value its data file cannot carry
+    jobs = _issue_pending(unit, "BAD", 3)
+    broken = _receipts(jobs)[1]
+    Receipt.objects.filter(pk=broken.pk).update(ext={"noSuchField": "x"})
+    # when the chunk runs
+    assert receipt_jobs_run_task(jobs) == {ReceiptJob.State.DONE: 2, ReceiptJob.State.PENDING: 1}
+    # then the others are signed and that one waits for a retry with the reason
+    for receipt in _receipts(jobs):
+        if receipt.pk != broken.pk:
+            _assert_signed_once(receipt, pki)
+    job = ReceiptJob.objects.get(receipt=broken, step="sign")
+    assert (job.attempts, job.available_at > timezone.now()) == (1, True)
+    assert "DATAFILE_UNREPRESENTABLE" in job.last_error
+    assert Receipt.objects.get(pk=broken.pk).sign_status == SignStatus.PENDING
+
+
+def test_without_a_certificate_every_job_of_the_chunk_is_dead_with_the_reason(unit: Unit, province: Any) -> None:
+    jobs = _issue_pending(unit, "NC", 3)
+    assert receipt_jobs_run_task(jobs) == {ReceiptJob.State.DEAD: 3}
+    assert all("没有有效的签名证书" in job.last_error for job in ReceiptJob.objects.filter(pk__in=jobs))
+
+
+def test_a_receipt_another_worker_signed_meanwhile_keeps_the_first_signature(
+    unit: Unit, pki: dict[str, Any], monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given a worker whose lease ran out while it signed, and another worker that signed the receipt first
+    jobs = _issue_pending(unit, "RACE", 1)
+    receipt = _receipts(jobs)[0]
+    sign_many = pipeline.datafile_sign_and_supervise_many
+
+    def slow(documents: Any) -> Any:
+        signed = sign_many(documents)
+        monkeypatch.setattr(pipeline, "datafile_sign_and_supervise_many", sign_many)
+        pipeline.receipts_sign([receipt.pk])  # the other worker
+        return signed
+
+    monkeypatch.setattr(pipeline, "datafile_sign_and_supervise_many", slow)
+    folder = f"receipts/{receipt.receipt_code}/{receipt.number:010d}"
+    before = _files(folder)  # the in-memory storage outlives each test's database
+    with django_capture_on_commit_callbacks(execute=True):
+        assert receipt_jobs_run_task(jobs) == {ReceiptJob.State.DONE: 1}
+    # then the first signature stands alone: one new file, the one the receipt names, and one audit row
+    receipt.refresh_from_db()
+    assert _files(folder) - before == {receipt.datafile.name}
+    _assert_signed_once(receipt, pki)
+
+
+def _files(folder: str) -> set[str]:
+    if not default_storage.exists(folder):
+        return set()
+    return {f"{folder}/{name}" for name in default_storage.listdir(folder)[1] if name.endswith(".xml")}
+
+
+# --- The one-pass signing the pipeline uses -------------------------------------------------
+
+
+def _fake_signer(tag: bytes) -> Any:
+    return lambda data: hashlib.sha256(tag + data).digest()
+
+
+def _fake_verifier(tag: bytes) -> Any:
+    return lambda data, signature: signature == hashlib.sha256(tag + data).digest()
+
+
+MOMENT = datetime.datetime(2026, 1, 5, 2, 15, 31, tzinfo=datetime.UTC)
+
+
+def _one_pass(xml: bytes, *, unit_tag: bytes = b"unit", unique: bool = True) -> SupervisedSigning:
+    return SupervisedSigning(
+        xml=xml,
+        unit_signer=_fake_signer(unit_tag),
+        unit_certificate_serial="0A1B",
+        unit_verify=_fake_verifier(b"unit"),
+        number_is_unique=lambda code, number: unique,
+        signer=_fake_signer(b"seal"),
+        certificate_serial="0C1D",
+        signing_time=MOMENT,
+    )
+
+
+def _two_steps(xml: bytes) -> bytes:
+    unit_signed = datafile_sign(
+        xml, role="unit", signer=_fake_signer(b"unit"), certificate_serial="0A1B", signing_time=MOMENT
+    )
+    return datafile_supervise(
+        unit_signed,
+        unit_verify=_fake_verifier(b"unit"),
+        number_is_unique=lambda code, number: True,
+        signer=_fake_signer(b"seal"),
+        certificate_serial="0C1D",
+        signing_time=MOMENT,
+    )
+
+
+def test_one_pass_signing_writes_what_the_two_steps_write(unit: Unit) -> None:
+    # given the unsigned data file of a receipt, as built and as an indented copy
+    xml = receipt_xml_build(issue_direct(unit, nontax_payload("ONE1")))
+    indented = etree.tostring(etree.fromstring(xml), pretty_print=True, xml_declaration=True, encoding="UTF-8")
+    for document in (xml, indented):
+        # when it is signed in one pass, then the result is byte for byte the two steps' result
+        assert datafile_sign_and_supervise_many([_one_pass(document)]) == [_two_steps(document)]
+
+
+def test_one_pass_signing_refuses_what_the_two_steps_refuse_and_goes_on_with_the_rest(unit: Unit) -> None:
+    xml = receipt_xml_build(issue_direct(unit, nontax_payload("ONE2")))
+    results = datafile_sign_and_supervise_many(
+        [
+            _one_pass(xml, unit_tag=b"stolen key"),
+            _one_pass(xml, unique=False),
+            _one_pass(b"<EInvoice/>"),
+            _one_pass(xml),
+        ]
+    )
+    assert [getattr(result, "code", None) for result in results[:3]] == [
+        DataFileErrorCode.UNIT_SIGNATURE_INVALID,
+        DataFileErrorCode.NUMBER_NOT_UNIQUE,
+        DataFileErrorCode.UNSUPPORTED_VERSION,
+    ]
+    assert results[3] == _two_steps(xml)
+    with pytest.raises(DataFileError) as caught:
+        datafile_supervise(
+            datafile_sign(
+                xml, role="unit", signer=_fake_signer(b"stolen key"), certificate_serial="0A1B", signing_time=MOMENT
+            ),
+            unit_verify=_fake_verifier(b"unit"),
+            number_is_unique=lambda code, number: True,
+            signer=_fake_signer(b"seal"),
+            certificate_serial="0C1D",
+            signing_time=MOMENT,
+        )
+    assert str(caught.value) == str(results[0])

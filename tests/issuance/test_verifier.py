@@ -479,7 +479,8 @@ def sign_with_an_expired_certificate(unit: Unit, province: Region, directory: Pa
     now = timezone.now().replace(microsecond=0)
     ca_bootstrap(province=province, actor=ACTOR, now=now - 5 * YEAR)
     expired = certificate_issue_for_unit(unit=unit, actor=ACTOR, now=now - 3 * YEAR)
-    seal = certificate_issue_for_bureau(bureau=FinanceBureau.objects.get(region=province), actor=ACTOR)
+    # Issued at ``now`` exactly: under load a later second would make the seal not yet valid at ``now``.
+    seal = certificate_issue_for_bureau(bureau=FinanceBureau.objects.get(region=province), actor=ACTOR, now=now)
     assert expired.not_after < now
     receipt = issue_direct(unit, nontax_payload("EXPIRED1"))
     xml = sign_manually(receipt, unit_cert=expired, seal_cert=seal, at=now)
