@@ -465,60 +465,12 @@ def migrate(env: dict[str, str]) -> None:
 
 
 def seed() -> tuple[str, str]:
-    """Minimal master data: Hunan > Changsha > Furong, kind 0101, two fee items, one
-    interface unit allowed both; returns its new (app id, secret)."""
-    from decimal import Decimal
-
+    """Minimal master data (bench/seed.py) and credentials for its interface unit: (app id, secret)."""
+    from bench.seed import seed_province_and_unit
     from zhongtai.audit.services import Actor
     from zhongtai.gateway.services import credential_create
-    from zhongtai.masterdata.models import (
-        FeeItem,
-        FeeStandard,
-        FinanceBureau,
-        IssuingPoint,
-        ReceiptKind,
-        Region,
-        Unit,
-    )
-    from zhongtai.masterdata.validators import credit_code_check_char
 
-    since = datetime.date(2020, 1, 1)
-    province = Region.objects.create(code="430000", name="湖南省", level=Region.Level.PROVINCE)
-    FinanceBureau.objects.create(region=province, name="湖南省财政厅")
-    city = Region.objects.create(code="430100", name="长沙市", level=Region.Level.CITY, parent=province)
-    county = Region.objects.create(code="430102", name="芙蓉区", level=Region.Level.COUNTY, parent=city)
-    kind = ReceiptKind.objects.create(
-        name="非税收入统一票据", category_code="01", kind_code="01", specimen_code="FS0101"
-    )
-    common = {"income_class": "行政事业性收费", "fund_nature": "一般公共预算", "valid_from": since}
-    fixed = FeeItem.objects.create(code="F0001", name="证书工本费", unit_of_measure="本", **common)
-    ranged = FeeItem.objects.create(code="F0002", name="考试考务费", unit_of_measure="人·科", **common)
-    for item in (fixed, ranged):
-        item.kinds.add(kind)
-    FeeStandard.objects.create(fee_item=fixed, mode=FeeStandard.Mode.FIXED, amount=Decimal("10.00"), valid_from=since)
-    FeeStandard.objects.create(
-        fee_item=ranged,
-        mode=FeeStandard.Mode.RANGE,
-        min_amount=Decimal("5.00"),
-        max_amount=Decimal("50.00"),
-        valid_from=since,
-    )
-    credit17 = "12430102000000010"
-    unit = Unit.objects.create(
-        code="430102001",
-        name="长沙市芙蓉区人民医院",
-        credit_code=credit17 + credit_code_check_char(credit17),
-        unit_type=Unit.UnitType.HOSPITAL,
-        connection_mode=Unit.ConnectionMode.INTERFACE,
-        region=county,
-        valid_from=since,
-        payee_name="长沙市芙蓉区人民医院",
-        payee_account="430101000012345678",
-        payee_bank="中国工商银行长沙分行",
-    )
-    IssuingPoint.objects.create(unit=unit, code="MZ01", name="门诊收费一号窗口")
-    unit.allowed_kinds.add(kind)
-    unit.allowed_fee_items.add(fixed, ranged)
+    unit = seed_province_and_unit()["unit"]
     issued = credential_create(unit=unit, actor=Actor.system("bench"), label="bench")
     return issued.credential.app_id, issued.secret
 

@@ -20,3 +20,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# bench/issue.py measures issuance (validation, numbering, insert); signing has its own
+# benchmark (bench/pipeline.py), so the single-issue path does not sign in the request here.
+EREC_SIGN_IN_REQUEST = False
