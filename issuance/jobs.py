@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from issuance.models import Receipt, ReceiptJob
+from issuance.models import Receipt, ReceiptJob, SignStatus
 
 logger = logging.getLogger(__name__)
 
@@ -197,11 +197,11 @@ def _run_claimed(jobs: list[ReceiptJob], handlers: dict[str, ChunkHandler] | Non
 def _fail(job: ReceiptJob, exc: BaseException) -> str:
     """Dead at once for a PermanentJobError or the last attempt; otherwise pending again after a backoff."""
     if isinstance(exc, PermanentJobError):
-        return _finish(job, state=ReceiptJob.State.DEAD, error=str(exc))
+        return _dead(job, error=str(exc))
     logger.warning("receipt job %s (%s) failed on attempt %s: %s", job.pk, job.step, job.attempts, exc)
     error = f"{exc.__class__.__name__}: {exc}"
     if job.attempts >= MAX_ATTEMPTS:
-        return _finish(job, state=ReceiptJob.State.DEAD, error=error)
+        return _dead(job, error=error)
     return _finish(
         job,
         state=ReceiptJob.State.PENDING,
@@ -216,6 +216,17 @@ def _finish(job: ReceiptJob, *, state: str, error: str, available_at: datetime.d
     if available_at is not None:
         fields["available_at"] = available_at
     ReceiptJob.objects.filter(pk=job.pk, state=ReceiptJob.State.RUNNING, attempts=job.attempts).update(**fields)
+    return state
+
+
+def _dead(job: ReceiptJob, *, error: str) -> str:
+    """A dead sign job marks its receipt 签章失败, so that lists and the API show it, not just the outbox."""
+    with transaction.atomic():
+        state = _finish(job, state=ReceiptJob.State.DEAD, error=error)
+        if job.step == ReceiptJob.Step.SIGN:
+            Receipt.objects.filter(pk=job.receipt_id, sign_status=SignStatus.PENDING).update(
+                sign_status=SignStatus.FAILED
+            )
     return state
 
 
@@ -243,11 +254,16 @@ def jobs_due(*, limit: int = 1000) -> list[int]:
 
 def job_requeue(*, job_id: int) -> bool:
     """An operator sends a dead job back to the queue (after fixing its cause)."""
-    updated = ReceiptJob.objects.filter(pk=job_id, state=ReceiptJob.State.DEAD).update(
-        state=ReceiptJob.State.PENDING, attempts=0, available_at=timezone.now(), last_error=""
-    )
-    if updated:
-        transaction.on_commit(lambda: jobs_enqueue([job_id]))
+    with transaction.atomic():
+        updated = ReceiptJob.objects.filter(pk=job_id, state=ReceiptJob.State.DEAD).update(
+            state=ReceiptJob.State.PENDING, attempts=0, available_at=timezone.now(), last_error=""
+        )
+        if updated:
+            # A failed signing gets its chance again: the sign step takes only pending receipts.
+            Receipt.objects.filter(
+                jobs__pk=job_id, jobs__step=ReceiptJob.Step.SIGN, sign_status=SignStatus.FAILED
+            ).update(sign_status=SignStatus.PENDING)
+            transaction.on_commit(lambda: jobs_enqueue([job_id]))
     return bool(updated)
 
 

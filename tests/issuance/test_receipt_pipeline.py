@@ -25,7 +25,7 @@ from issuance.datafile import (
     datafile_verify_signature,
     receipt_xml_build,
 )
-from issuance.jobs import job_run
+from issuance.jobs import job_requeue, job_run
 from issuance.layout import pdf_extract_xml
 from issuance.models import Receipt, ReceiptJob, SignStatus
 from issuance.payload import parse_issue_input
@@ -105,7 +105,30 @@ def test_a_unit_without_a_certificate_leaves_a_dead_job_with_the_reason(
     job = ReceiptJob.objects.get(receipt=receipt, step="sign")
     assert job.state == ReceiptJob.State.DEAD
     assert "没有有效的签名证书" in job.last_error
-    assert receipt.sign_status == SignStatus.PENDING
+    assert receipt.sign_status == SignStatus.FAILED
+
+
+def test_a_failed_signing_succeeds_once_its_cause_is_fixed_and_the_job_requeued(
+    api: Any, province: Any, unit: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given a receipt whose signing failed for want of certificates
+    receipt = _issue(api, nontax_payload("SIGN4B"), django_capture_on_commit_callbacks)
+    assert receipt.sign_status == SignStatus.FAILED
+    # when the operator issues the certificates and requeues the dead job
+    from zhongtai.audit.services import Actor
+    from zhongtai.masterdata.models import FinanceBureau
+    from zhongtai.signing.services import ca_bootstrap, certificate_issue_for_bureau, certificate_issue_for_unit
+
+    actor = Actor.system("tests")
+    ca_bootstrap(province=province, actor=actor)
+    certificate_issue_for_unit(unit=unit, actor=actor)
+    certificate_issue_for_bureau(bureau=FinanceBureau.objects.get(region=province), actor=actor)
+    job = ReceiptJob.objects.get(receipt=receipt, step="sign")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert job_requeue(job_id=job.pk) is True
+    # then the receipt is signed
+    receipt.refresh_from_db()
+    assert receipt.sign_status == SignStatus.SIGNED
 
 
 def test_a_refused_issuance_leaves_no_job(api: Any, pki: dict[str, Any]) -> None:
@@ -209,7 +232,7 @@ def test_a_certificate_revoked_between_two_chunks_signs_nothing_in_the_second(un
     certificate_revoke(certificate=pki["unit_cert"], reason=Certificate.RevocationReason.KEY_COMPROMISE, actor=actor)
     crl_generate(actor=actor, authority=pki["ca"].issuing)
     assert receipt_jobs_run_task(second) == {ReceiptJob.State.DEAD: 2}
-    assert {receipt.sign_status for receipt in _receipts(second)} == {SignStatus.PENDING}
+    assert {receipt.sign_status for receipt in _receipts(second)} == {SignStatus.FAILED}
 
 
 def test_one_receipt_that_cannot_be_written_does_not_fail_its_chunk(unit: Unit, pki: dict[str, Any]) -> None:
