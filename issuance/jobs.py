@@ -24,6 +24,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from issuance.models import Receipt, ReceiptJob, SignStatus
+from zhongtai.audit.models import AuditEvent
+from zhongtai.audit.services import Actor, audit_build
 
 logger = logging.getLogger(__name__)
 
@@ -275,3 +277,44 @@ def receipt_step_run_now(*, receipt: Receipt, step: str) -> None:
     job_id = ReceiptJob.objects.filter(receipt=receipt, step=step).values_list("pk", flat=True).first()
     if job_id is not None:
         job_run(job_id=job_id)
+
+
+def receipts_sign_again(*, unit_id: int, actor: Actor) -> int:
+    """Send a unit's receipts that wait for its own signature, or whose signing failed, back to signing.
+
+    For a unit that moved from its own key to a hosted one (or got its certificate after
+    issuing): the sign step then signs them with the unit's current certificate.
+    """
+    with transaction.atomic():
+        receipts = list(
+            Receipt.objects.select_for_update(of=("self",))
+            .filter(unit_id=unit_id, sign_status__in=[SignStatus.AWAITING_UNIT, SignStatus.FAILED])
+            .select_related("unit")
+            .order_by("pk")
+        )
+        if not receipts:
+            return 0
+        ids = [receipt.pk for receipt in receipts]
+        Receipt.objects.filter(pk__in=ids).update(sign_status=SignStatus.PENDING)
+        ReceiptJob.objects.filter(receipt_id__in=ids, step=ReceiptJob.Step.SIGN).update(
+            state=ReceiptJob.State.PENDING, attempts=0, available_at=timezone.now(), last_error="", lease_until=None
+        )
+        AuditEvent.objects.bulk_create(
+            [
+                audit_build(
+                    actor=actor,
+                    action="receipt.sign_again",
+                    object_type="receipt",
+                    object_id=receipt.pk,
+                    unit_code=receipt.unit.code,
+                    region_code=receipt.region_code,
+                    data={"from": receipt.sign_status},
+                )
+                for receipt in receipts
+            ]
+        )
+        job_ids = list(
+            ReceiptJob.objects.filter(receipt_id__in=ids, step=ReceiptJob.Step.SIGN).values_list("pk", flat=True)
+        )
+        transaction.on_commit(lambda: jobs_enqueue(job_ids))
+    return len(receipts)

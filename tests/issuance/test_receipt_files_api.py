@@ -176,3 +176,29 @@ def test_a_receipt_signed_by_the_platform_needs_no_unit_signature(
 ) -> None:
     receipt = _issue(api, django_capture_on_commit_callbacks, "U4")
     assert api.get(_url(receipt, "/signing-payload")).json()["code"] == "UNIT_SIGNATURE_NOT_AWAITED"
+
+
+def test_receipts_awaiting_the_unit_are_signed_after_it_moves_to_a_hosted_key(
+    api: Any, own_key: sm2.PrivateKey, unit: Unit, django_capture_on_commit_callbacks: Any
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from zhongtai.audit.models import AuditEvent
+
+    # given a receipt waiting for the unit's own signature
+    receipt = _issue(api, django_capture_on_commit_callbacks, "U5")
+    assert receipt.sign_status == SignStatus.AWAITING_UNIT
+    # when the unit's own-key certificate is replaced by a hosted one and its receipts are sent back
+    own = Certificate.objects.get(unit=unit, key_custody=Certificate.KeyCustody.SUBSCRIBER)
+    certificate_revoke(certificate=own, reason="superseded", actor=Actor.system("tests"))
+    certificate_issue_for_unit(unit=unit, actor=Actor.system("tests"))
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("receipts_sign_again", "--unit", unit.code, stdout=out)
+    # then the platform signs it, and the change is audited
+    receipt.refresh_from_db()
+    assert receipt.sign_status == SignStatus.SIGNED
+    assert "1" in out.getvalue()
+    assert AuditEvent.objects.filter(action="receipt.sign_again", object_id=str(receipt.pk)).count() == 1
