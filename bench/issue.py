@@ -44,6 +44,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
+import bench.seed as seed_support  # noqa: E402
+
 # Standard library only: the clients sign exactly as docs/api.md tells integrators.
 from zhongtai.gateway.signing import compute_signature, string_to_sign  # noqa: E402
 
@@ -434,34 +436,14 @@ def run_phase(*, scenario: Scenario, clients: int, duration: float, target: Targ
 
 
 def database_recreate() -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
+    seed_support.database_recreate(PG_ADMIN_DSN, DB_NAME)
 
 
 def database_drop() -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
+    seed_support.database_drop(PG_ADMIN_DSN, DB_NAME)
 
 
-def migrate(env: dict[str, str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"migrate failed:\n{done.stdout}\n{done.stderr}")
+migrate = seed_support.migrate
 
 
 def seed() -> tuple[str, str]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 
@@ -59,3 +62,41 @@ def seed_province_and_unit() -> dict[str, Any]:
     unit.allowed_kinds.add(kind)
     unit.allowed_fee_items.add(fixed, ranged)
     return {"province": province, "bureau": bureau, "unit": unit}
+
+
+# --- Throw-away benchmark databases -------------------------------------------------------
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def database_recreate(admin_dsn: str, name: str) -> None:
+    """Drop (forcing out connections) and create the benchmark database ``name``."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def database_drop(admin_dsn: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def migrate(env: dict[str, str]) -> None:
+    """``manage.py migrate`` in a child process with ``env`` (its DATABASE_URL names the database)."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"migrate failed:\n{done.stdout}\n{done.stderr}")

@@ -24,3 +24,7 @@ LOGGING = {
 # bench/issue.py measures issuance (validation, numbering, insert); signing has its own
 # benchmark (bench/pipeline.py), so the single-issue path does not sign in the request here.
 EREC_SIGN_IN_REQUEST = False
+# The outbox rows are written as in production (part of issuing), but no worker runs them here:
+# tasks go to an in-process memory broker that nothing consumes.
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BROKER_URL = "memory://"
