@@ -27,7 +27,6 @@ import queue
 import resource
 import secrets
 import shlex
-import shutil
 import signal
 import socket
 import subprocess
@@ -437,10 +436,6 @@ def run_phase(*, scenario: Scenario, clients: int, duration: float, target: Targ
 
 def database_recreate() -> None:
     seed_support.database_recreate(PG_ADMIN_DSN, DB_NAME)
-
-
-def database_drop() -> None:
-    seed_support.database_drop(PG_ADMIN_DSN, DB_NAME)
 
 
 migrate = seed_support.migrate
@@ -907,18 +902,14 @@ def main(argv: list[str] | None = None) -> int:
         signal.alarm(0)
         if server is not None:
             server_stop(server)
-        if "django.db" in sys.modules:
-            from django.apps import apps
-
-            if apps.ready:
-                from django.db import connections
-
-                connections.close_all()
-        if database_made and not args.keep_db:
-            database_drop()
-        elif database_made:
-            print(f"[bench] kept the database: DATABASE_URL={DATABASE_URL}")
-        shutil.rmtree(work_dir, ignore_errors=True)
+        seed_support.cleanup(
+            database_made=database_made,
+            keep_db=args.keep_db,
+            admin_dsn=PG_ADMIN_DSN,
+            name=DB_NAME,
+            url=DATABASE_URL,
+            work_dir=work_dir,
+        )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import multiprocessing
 import os
 import pstats
 import shlex
-import shutil
 import signal
 import sys
 import tempfile
@@ -126,10 +125,6 @@ def measured(backends: Callable[[], list[int]] | None = None) -> Iterator[Usage]
 
 def database_recreate() -> None:
     seed_support.database_recreate(PG_ADMIN_DSN, DB_NAME)
-
-
-def database_drop() -> None:
-    seed_support.database_drop(PG_ADMIN_DSN, DB_NAME)
 
 
 migrate = seed_support.migrate
@@ -741,18 +736,14 @@ def main(argv: list[str] | None = None) -> int:
         print("\n[bench] interrupted; cleaning up", file=sys.stderr)
         return 130
     finally:
-        if "django.db" in sys.modules:
-            from django.apps import apps
-
-            if apps.ready:
-                from django.db import connections
-
-                connections.close_all()
-        if database_made and not args.keep_db:
-            database_drop()
-        elif database_made:
-            print(f"[bench] kept the database: DATABASE_URL={DATABASE_URL}")
-        shutil.rmtree(work_dir, ignore_errors=True)
+        seed_support.cleanup(
+            database_made=database_made,
+            keep_db=args.keep_db,
+            admin_dsn=PG_ADMIN_DSN,
+            name=DB_NAME,
+            url=DATABASE_URL,
+            work_dir=work_dir,
+        )
 
 
 if __name__ == "__main__":

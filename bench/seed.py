@@ -100,3 +100,21 @@ def migrate(env: dict[str, str]) -> None:
     )
     if done.returncode != 0:
         raise RuntimeError(f"migrate failed:\n{done.stdout}\n{done.stderr}")
+
+
+def cleanup(*, database_made: bool, keep_db: bool, admin_dsn: str, name: str, url: str, work_dir: Path) -> None:
+    """End of a benchmark run: close Django's connections, drop (or keep) the database, remove files."""
+    import shutil
+
+    if "django.db" in sys.modules:
+        from django.apps import apps
+
+        if apps.ready:
+            from django.db import connections
+
+            connections.close_all()
+    if database_made and not keep_db:
+        database_drop(admin_dsn, name)
+    elif database_made:
+        print(f"[bench] kept the database: DATABASE_URL={url}")
+    shutil.rmtree(work_dir, ignore_errors=True)
