@@ -84,8 +84,8 @@ class Profile(models.Model):
             # Bureau roles act on a region; unit roles on a unit; an auditor on exactly one of both.
             models.CheckConstraint(
                 condition=(
-                    Q(role__in=list(BUREAU_ROLES), region__isnull=False, unit__isnull=True)
-                    | Q(role__in=list(UNIT_ROLES), unit__isnull=False, region__isnull=True)
+                    Q(role__in=sorted(BUREAU_ROLES), region__isnull=False, unit__isnull=True)
+                    | Q(role__in=sorted(UNIT_ROLES), unit__isnull=False, region__isnull=True)
                     | Q(role=Role.AUDITOR, region__isnull=False, unit__isnull=True)
                     | Q(role=Role.AUDITOR, unit__isnull=False, region__isnull=True)
                 ),
