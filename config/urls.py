@@ -20,6 +20,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", include("qianduan.urls")),
+    path("portal/", include("qianduan.portal_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

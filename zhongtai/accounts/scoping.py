@@ -105,6 +105,10 @@ class Scope:
         return self.region_level == 1
 
     @property
+    def role_label(self) -> str:
+        return Role(self.role).label
+
+    @property
     def read_only(self) -> bool:
         return self.role == Role.AUDITOR
 
