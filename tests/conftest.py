@@ -204,3 +204,87 @@ def pki(province: Region, unit: Unit) -> dict[str, Any]:
         "unit_cert": certificate_issue_for_unit(unit=unit, actor=actor),
         "seal_cert": certificate_issue_for_bureau(bureau=FinanceBureau.objects.get(region=province), actor=actor),
     }
+
+
+# --- Portal personas ---------------------------------------------------------------
+# One user per role. Tests sign them in with ``client.force_login(user)``; the sign-in
+# pages themselves (password, TOTP, lockout) are tested in tests/zhongtai/accounts/.
+
+
+@pytest.fixture
+def networked_unit(furong: Region, kind_nontax: Any, fee_fixed: Any, fee_range: Any) -> Unit:
+    """A networked unit (联网单位) that issues in the browser, with two issuing points."""
+    created = UnitFactory(
+        code="430102002",
+        name="长沙市芙蓉区不动产登记中心",
+        region=furong,
+        unit_type=Unit.UnitType.AGENCY,
+        connection_mode=Unit.ConnectionMode.NETWORKED,
+    )
+    IssuingPointFactory(unit=created, code="CK01", name="一号收费窗口")
+    IssuingPointFactory(unit=created, code="CK02", name="二号收费窗口")
+    return _allow(created, [kind_nontax], [fee_fixed, fee_range])
+
+
+@pytest.fixture
+def networked_pki(pki: dict[str, Any], networked_unit: Unit) -> dict[str, Any]:
+    """The ``pki`` fixture plus a hosted signing certificate for the networked unit."""
+    from zhongtai.signing.services import certificate_issue_for_unit
+
+    return {**pki, "networked_cert": certificate_issue_for_unit(unit=networked_unit, actor=Actor.system("tests"))}
+
+
+@pytest.fixture
+def make_user(db: Any) -> Any:
+    """``make_user(username, role, region=..., unit=..., issuing_point=...)``: a user with a profile."""
+    from django.contrib.auth import get_user_model
+
+    from zhongtai.accounts.models import BUREAU_ROLES, Profile
+
+    def make(username: str, role: str, **scope: Any) -> Any:
+        user = get_user_model().objects.create_user(
+            username=username, password="Test@2026pass", is_staff=role in BUREAU_ROLES
+        )
+        Profile.objects.create(user=user, role=role, display_name=username, **scope)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def cashier(make_user: Any, networked_unit: Unit) -> Any:
+    """A cashier of the networked unit (all its issuing points)."""
+    return make_user("cashier", "cashier", unit=networked_unit)
+
+
+@pytest.fixture
+def unit_admin(make_user: Any, networked_unit: Unit) -> Any:
+    return make_user("unitadmin", "unit_admin", unit=networked_unit)
+
+
+@pytest.fixture
+def other_cashier(make_user: Any, other_unit: Unit) -> Any:
+    """A cashier of another unit (Changsha No. 1 Middle School), who must see nothing of ours."""
+    return make_user("cashier_b", "cashier", unit=other_unit)
+
+
+@pytest.fixture
+def city_staff(make_user: Any, changsha: Region) -> Any:
+    """Changsha city finance bureau staff: sees Changsha and its districts."""
+    return make_user("changsha_staff", "bureau_staff", region=changsha)
+
+
+@pytest.fixture
+def county_staff(make_user: Any, furong: Region) -> Any:
+    return make_user("furong_staff", "bureau_staff", region=furong)
+
+
+@pytest.fixture
+def province_admin(make_user: Any, province: Region) -> Any:
+    return make_user("province_admin", "province_admin", region=province)
+
+
+@pytest.fixture
+def auditor(make_user: Any, changsha: Region) -> Any:
+    """A read-only auditor of the Changsha region."""
+    return make_user("auditor", "auditor", region=changsha)
