@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite lint bench bench-issue bench-pipeline bench-render install migrate demo worker schema clean
+.PHONY: run test test-sqlite lint screenshots bench bench-issue bench-pipeline bench-render install migrate demo worker schema clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "需要 Python 3.11（$(PYTHON)）。Python 3.11 is required."; exit 1; }
@@ -62,3 +62,10 @@ schema: install
 
 clean:
 	rm -rf $(VENV) var
+
+# Pictures of the user guide (docs/user-guide/images): the browser tests' screens, then the demo
+# province's screens from a running `make run` (BASE_URL) as every demo login.
+BASE_URL ?= http://127.0.0.1:8000
+screenshots: install
+	EREC_SCREENSHOTS_DIR=$(CURDIR)/docs/user-guide/images $(PY) -m pytest tests/browser -p no:randomly
+	$(PY) bin/user_guide_screens.py --base-url $(BASE_URL) --out docs/user-guide/images

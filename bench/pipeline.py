@@ -27,6 +27,7 @@ import io
 import multiprocessing
 import os
 import pstats
+import re
 import shlex
 import signal
 import sys
@@ -46,9 +47,16 @@ import bench.seed as seed_support  # noqa: E402
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 DB_NAME = "ereceipt_bench_pipeline"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+
+
+def database_url(name: str) -> str:
+    return f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
 SETTINGS = "config.settings.bench"
 CHUNK = 50  # = issuance.jobs.CHUNK: what one task message carries
+# The job ids per task call; --chunk changes it to show how the per-chunk costs weigh (not the default).
+chunk_size = CHUNK
 ISSUE_BATCH = 500
 GOAL_RATIO = 0.70
 OUT_DIR = BASE_DIR / "var" / "bench"
@@ -123,8 +131,8 @@ def measured(backends: Callable[[], list[int]] | None = None) -> Iterator[Usage]
 # --- Database and seed ----------------------------------------------------------------
 
 
-def database_recreate() -> None:
-    seed_support.database_recreate(PG_ADMIN_DSN, DB_NAME)
+def database_recreate(name: str) -> None:
+    seed_support.database_recreate(PG_ADMIN_DSN, name)
 
 
 migrate = seed_support.migrate
@@ -241,8 +249,8 @@ def issue(*, unit: Any, prefix: str, count: int) -> list[int]:
     return job_ids
 
 
-def _chunks(ids: list[int], size: int = CHUNK) -> list[list[int]]:
-    return [ids[start : start + size] for start in range(0, len(ids), size)]
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[start : start + chunk_size] for start in range(0, len(ids), chunk_size)]
 
 
 def run_jobs(job_ids: list[int]) -> dict[str, int]:
@@ -436,7 +444,7 @@ def profile_sign(job_ids: list[int]) -> Profiled:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    first, rest = job_ids[:CHUNK], job_ids[CHUNK:]
+    first, rest = job_ids[:chunk_size], job_ids[chunk_size:]
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         run_jobs(first)
@@ -547,7 +555,7 @@ def print_report(
     raw_cpu_rate = sum(r.per_cpu_second for r in raws) / len(raws)
     print()
     print(
-        f"Receipt pipeline, sign step, PostgreSQL, {os.cpu_count()} CPUs; chunks of {CHUNK} jobs as "
+        f"Receipt pipeline, sign step, PostgreSQL, {os.cpu_count()} CPUs; chunks of {chunk_size} jobs as "
         f"receipt_jobs_run_task runs them; CRL with {seeded.crl_entries} entries"
     )
     head = (
@@ -598,7 +606,7 @@ def print_report(
     print("\nJob states after each run: " + "; ".join(f"{s.label}: {_states(s.states)}" for s in steps))
     if profiled:
         print(
-            f"\nProfile of the sign step: one chunk of {CHUNK} without the profiler (its SQL captured) took "
+            f"\nProfile of the sign step: one chunk of {chunk_size} without the profiler (its SQL captured) took "
             f"{profiled.chunk_ms:.1f} ms and {profiled.queries_per_chunk} SQL statements; then "
             f"{profiled.receipts} receipts under cProfile."
         )
@@ -629,15 +637,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="afterwards, sign N more receipts under cProfile"
     )
-    parser.add_argument("--keep-db", action="store_true", help=f"keep the database {DB_NAME} afterwards")
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=CHUNK,
+        metavar="N",
+        help=f"job ids per task call (default {CHUNK}, what a worker's message carries; others: per-chunk costs)",
+    )
+    parser.add_argument(
+        "--database",
+        default=DB_NAME,
+        metavar="NAME",
+        help=f"the throw-away database, named ereceipt_bench_* (default {DB_NAME}); dropped and created",
+    )
+    parser.add_argument("--keep-db", action="store_true", help="keep the database afterwards")
     args = parser.parse_args(argv)
     args.processes = sorted(set(args.processes or [1, 2]))
     if 1 not in args.processes:
         parser.error("--processes must include 1: the ratio is measured in one process")
     if not 100 <= args.receipts <= 100_000 or not all(1 <= p <= 8 for p in args.processes):
         parser.error("--receipts must be 100..100000 and --processes 1..8")
-    if args.profile and args.profile < 2 * CHUNK:
-        parser.error(f"--profile needs at least {2 * CHUNK} receipts")
+    if not re.fullmatch(r"ereceipt_bench_[a-z0-9_]{1,40}", args.database):
+        parser.error("--database must be ereceipt_bench_ followed by lower-case letters, digits or _")
+    if not 1 <= args.chunk <= 1000:
+        parser.error("--chunk must be 1..1000")
+    if args.profile and args.profile < 2 * args.chunk:
+        parser.error(f"--profile needs at least {2 * args.chunk} receipts")
     return args
 
 
@@ -646,14 +671,16 @@ def _on_term(signum: int, frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global chunk_size
     args = parse_args(argv)
+    chunk_size = args.chunk
     command = shlex.join([sys.executable, *sys.argv]) if argv is None else shlex.join(["bench/pipeline.py", *argv])
     signal.signal(signal.SIGTERM, _on_term)
     work_dir = Path(tempfile.mkdtemp(prefix="erec-bench-pipeline-"))
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": SETTINGS,
-        "DATABASE_URL": DATABASE_URL,
+        "DATABASE_URL": database_url(args.database),
         # No Redis: the broker is memory://, and with eager execution off nothing runs a job
         # while we issue; the job rows are the work list.
         "CELERY_TASK_ALWAYS_EAGER": "false",
@@ -662,8 +689,8 @@ def main(argv: list[str] | None = None) -> int:
     env.pop("REDIS_URL", None)
     database_made = False
     try:
-        print(f"[bench] database {DB_NAME}: drop, create, migrate", flush=True)
-        database_recreate()
+        print(f"[bench] database {args.database}: drop, create, migrate", flush=True)
+        database_recreate(args.database)
         database_made = True
         migrate(env)
         os.environ.pop("REDIS_URL", None)
@@ -686,7 +713,10 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         # A short warm-up chunk outside the figures: imports, compiled XSD, font and template caches.
-        run_jobs(issue(unit=seeded.unit, prefix="W", count=CHUNK))
+        from issuance.jobs import CHUNK as JOB_CHUNK
+
+        assert JOB_CHUNK == CHUNK, f"bench/pipeline.py: CHUNK is {CHUNK}, issuance.jobs.CHUNK is {JOB_CHUNK}"
+        run_jobs(issue(unit=seeded.unit, prefix="W", count=chunk_size))
 
         steps: list[StepResult] = []
         print(f"[bench] sign {args.receipts} receipts in 1 process", flush=True)
@@ -740,8 +770,8 @@ def main(argv: list[str] | None = None) -> int:
             database_made=database_made,
             keep_db=args.keep_db,
             admin_dsn=PG_ADMIN_DSN,
-            name=DB_NAME,
-            url=DATABASE_URL,
+            name=args.database,
+            url=database_url(args.database),
             work_dir=work_dir,
         )
 

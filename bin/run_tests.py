@@ -4,6 +4,10 @@
 PostgreSQL and Redis are taken from TEST_DATABASE_URL / TEST_REDIS_URL, by default
 127.0.0.1:5432 and 127.0.0.1:6379. When they cannot be reached the second pass is
 skipped with a notice, except under CI=true, where that is a failure.
+
+Both passes run the browser tests (tests/browser) in Debian's headless chromium, which
+bin/ensure_test_browser.sh installs first when it is missing (as root). Without it they are
+skipped with a notice, except under CI=true, where that is a failure.
 """
 
 from __future__ import annotations
@@ -38,6 +42,11 @@ def run(label: str, env_overrides: dict[str, str], args: list[str]) -> int:
 def main() -> int:
     args = sys.argv[1:]
     ci = os.environ.get("CI", "").lower() == "true"
+    if subprocess.call(["bash", str(ROOT / "bin" / "ensure_test_browser.sh")], cwd=ROOT) != 0:
+        if ci:
+            print("\nFAILED: no Chromium for the browser tests; CI=true requires it.", flush=True)
+            return 1
+        print("\nThe browser tests (tests/browser) will be SKIPPED: no Chromium.", flush=True)
     base = {key: "" for key in ("DATABASE_URL", "REDIS_URL")}
     status = run("SQLite (embedded default)", {**base, "EREC_TEST_BACKEND": "sqlite"}, args)
     services = {"PostgreSQL": PG_URL, "Redis": REDIS_URL}

@@ -15,13 +15,18 @@ handler500 = "zhongtai.core.views.server_error"
 
 api_v1 = [
     path("", include("issuance.urls")),
+    path("", include("issuance.paper.urls")),
     path("", include("settlement.urls")),
+    path("", include("verification.urls")),  # /api/v1/public/...: reimbursing parties
 ]
 
 urlpatterns = [
     path("", include("qianduan.urls")),
     path("portal/", include("qianduan.portal_urls")),
+    path("accounts/", include("zhongtai.accounts.urls")),
+    path("workbench/", include("zhongtai.onboarding.urls")),
     path("admin/", admin.site.urls),
+    path("verify/", include("verification.page_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

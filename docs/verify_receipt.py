@@ -73,8 +73,13 @@ CHECK_TITLES = {
     "supervisor_revocation": "财政监制章证书吊销状态",
     "unit_certificate_role": "单位签名证书用途",
     "supervisor_certificate_role": "财政监制章证书用途",
+    "sandbox_receipt": "联调测试票据",
 }
 MAY_BE_UNCHECKED = {"unit_revocation", "supervisor_revocation"}
+# Reported only when it applies (a sandbox receipt), and then failed.
+ONLY_WHEN_THEY_APPLY = {"sandbox_receipt"}
+# The platform writes this into the signed data of every receipt issued in joint testing.
+SANDBOX_REMARK = "联调测试票据，仅供测试，无效"
 DATAFILE_PROBLEM = {
     "DATAFILE_TOO_LARGE": "文件超过 16 MiB",
     "DATAFILE_NOT_WELL_FORMED": "不是格式良好的 XML",
@@ -118,9 +123,13 @@ class Verdict:
 
     @property
     def valid(self) -> bool:
+        if any(check.ok is False for check in self.checks):
+            return False
         by_name = {check.name: check for check in self.checks}
         for name in CHECK_TITLES:
             check = by_name.get(name)
+            if check is None and name in ONLY_WHEN_THEY_APPLY:
+                continue
             if check is None or check.ok is False or (check.ok is None and name not in MAY_BE_UNCHECKED):
                 return False
         return True
@@ -1543,6 +1552,14 @@ def receipt_verify(content: bytes, trust: Trust, now: datetime.datetime | None =
             )
         else:
             verdict.checks.append(_role(signer, root))
+    remark = (root.findtext("EInvoiceData/Main/SupervisorRemark") or "").strip()
+    if remark == SANDBOX_REMARK:
+        reason = (
+            f"联调测试票据，不是有效票据：数据文件的财政监制备注（SupervisorRemark）为“{SANDBOX_REMARK}”，"
+            "该票据是接口单位联调测试时开具的，签名有效也不能作为票据使用"
+            "（sandbox receipt issued in joint testing: not a valid receipt, whatever its signatures）。"
+        )
+        verdict.checks.append(Check("sandbox_receipt", False, "SANDBOX_RECEIPT", reason, {"supervisorRemark": remark}))
     verdict.summary = _summary(root)
     return verdict
 

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 
 from issuance.jobs import job_requeue
 from issuance.models import Receipt, ReceiptItem, ReceiptJob
+from zhongtai.accounts.admin_scoping import RegionScopedAdmin
 
 
 class ReceiptItemInline(admin.TabularInline):
@@ -20,8 +21,10 @@ class ReceiptItemInline(admin.TabularInline):
 
 
 @admin.register(Receipt)
-class ReceiptAdmin(admin.ModelAdmin):
+class ReceiptAdmin(RegionScopedAdmin, admin.ModelAdmin):
     """Receipts are read-only here: they change only through issuance services."""
+
+    scope_region_paths = ("region_code",)
 
     list_display = (
         "receipt_code",
@@ -32,9 +35,10 @@ class ReceiptAdmin(admin.ModelAdmin):
         "total_amount",
         "status",
         "sign_status",
+        "sandbox",
         "issued_at",
     )
-    list_filter = ("status", "sign_status", "is_red", "kind", "source")
+    list_filter = ("status", "sign_status", "is_red", "sandbox", "kind", "source")
     search_fields = ("receipt_code", "bus_no", "payer_name", "unit__code", "unit__name")
     date_hierarchy = "issued_at"
     inlines = [ReceiptItemInline]
@@ -55,8 +59,10 @@ class ReceiptAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReceiptJob)
-class ReceiptJobAdmin(admin.ModelAdmin):
+class ReceiptJobAdmin(RegionScopedAdmin, admin.ModelAdmin):
     """The pipeline's outbox: watch it, and send dead jobs back once their cause is fixed."""
+
+    scope_region_paths = ("receipt__region_code",)
 
     list_display = ("id", "receipt", "step", "state", "attempts", "available_at", "last_error")
     list_filter = ("state", "step")

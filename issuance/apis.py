@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +17,7 @@ from issuance.jobs import receipt_step_run_now
 from issuance.models import Receipt, ReceiptJob
 from issuance.payload import BUS_NO_RE, IssueInput, parse_issue_input
 from issuance.presenters import receipt_detail, receipt_summary
+from issuance.red_offset import REASON_MAX_LENGTH, receipt_red_offset
 from issuance.schemas import (
     BatchRequestSerializer,
     BatchResponseSerializer,
@@ -69,7 +71,11 @@ class ReceiptIssueApi(APIView):
         if errors or data is None:
             raise _input_error(errors.fields)
         receipt, created = receipt_issue(
-            unit=principal.unit, data=data, actor=principal.actor, source=Receipt.Source.API
+            unit=principal.unit,
+            data=data,
+            actor=principal.actor,
+            source=Receipt.Source.API,
+            sandbox=request.auth.sandbox,
         )
         if created and settings.EREC_SIGN_IN_REQUEST:
             # Signing takes a few milliseconds: answer with the signed receipt when the platform signs.
@@ -114,7 +120,11 @@ class ReceiptBatchIssueApi(APIView):
                 parsed.append((index, data))
         if parsed:
             results = receipts_issue(
-                unit=principal.unit, inputs=[d for _, d in parsed], actor=principal.actor, source=Receipt.Source.API
+                unit=principal.unit,
+                inputs=[d for _, d in parsed],
+                actor=principal.actor,
+                source=Receipt.Source.API,
+                sandbox=request.auth.sandbox,
             )
             for (index, _), outcome in zip(parsed, results, strict=True):
                 outcomes[index] = outcome
@@ -171,7 +181,12 @@ def receipt_from_path(request: Request, receipt_code: str, number: str) -> Recei
         fields["receiptNumber"] = "票据号码应为 10 位数字。"
     if fields:
         raise _input_error(fields)
-    receipt = receipt_get(unit=principal_of(request).unit, receipt_code=receipt_code, number=int(number))
+    receipt = receipt_get(
+        unit=principal_of(request).unit,
+        receipt_code=receipt_code,
+        number=int(number),
+        sandbox=request.auth.sandbox,
+    )
     if receipt is None:
         raise _not_found()
     return receipt
@@ -189,7 +204,7 @@ class ReceiptByBusNoApi(APIView):
     def get(self, request: Request, bus_no: str) -> Response:
         if not BUS_NO_RE.match(bus_no):
             raise _input_error({"busNo": "业务流水号只能包含字母、数字、- 和 _，长度 1-64。"})
-        receipt = receipt_get_by_bus_no(unit=principal_of(request).unit, bus_no=bus_no)
+        receipt = receipt_get_by_bus_no(unit=principal_of(request).unit, bus_no=bus_no, sandbox=request.auth.sandbox)
         if receipt is None:
             raise _not_found()
         return Response(receipt_detail(receipt))
@@ -215,7 +230,9 @@ class ReceiptListApi(APIView):
         page = param_int(params, "page", default=1, minimum=1, maximum=1_000_000)
         page_size = param_int(params, "pageSize", default=100, minimum=1, maximum=500)
         assert bus_date is not None
-        receipts = receipt_list_by_bus_date(unit=principal_of(request).unit, bus_date=bus_date)
+        receipts = receipt_list_by_bus_date(
+            unit=principal_of(request).unit, bus_date=bus_date, sandbox=request.auth.sandbox
+        )
         count = receipts.count()
         if page > 1 and (page - 1) * page_size >= count:
             raise invalid("page", "页码超出范围。")
@@ -223,3 +240,80 @@ class ReceiptListApi(APIView):
         return Response(
             {"count": count, "page": page, "pageSize": page_size, "results": [receipt_summary(r) for r in rows]}
         )
+
+
+class ReceiptRedOffsetApi(APIView):
+    """冲红: a red receipt for the whole of one of the caller's receipts."""
+
+    permission_classes = [IsInterfaceClient]
+
+    class InputSerializer(serializers.Serializer):
+        # The length and content of the reason are the service's rule (422), not a format error.
+        reason = serializers.CharField(
+            allow_blank=True, trim_whitespace=False, help_text=f"冲红原因，1-{REASON_MAX_LENGTH} 个字符"
+        )
+        busNo = serializers.RegexField(
+            BUS_NO_RE.pattern,
+            required=False,
+            help_text="退费业务流水号（幂等键，与开票的 busNo 同一空间）",
+            error_messages={"invalid": "业务流水号只能包含字母、数字、- 和 _，长度 1-64。"},
+        )
+
+        class Meta:
+            ref_name = "RedOffset"
+
+    @extend_schema(
+        operation_id="receipt_red_offset",
+        summary="冲红：为整张票据开具红票",
+        description=(
+            "为原票据开具一张金额为负的红票，原票据状态变为已冲红（red_offset）。busNo 可选，为幂等键："
+            "同一 busNo 再次冲红同一张原票据返回原红票（HTTP 200）；用于其他票据返回 BUS_NO_CONFLICT。"
+        ),
+        request=InputSerializer,
+        responses={
+            201: ReceiptDetailSerializer,
+            200: ReceiptDetailSerializer,
+            409: ErrorSerializer,
+            422: ErrorSerializer,
+            **ERRORS,
+        },
+        tags=["开票"],
+    )
+    def post(self, request: Request, receipt_code: str, number: str) -> Response:
+        original = receipt_from_path(request, receipt_code, number)
+        data = _validated(self.InputSerializer, request.data)
+        red, created = receipt_red_offset(
+            receipt=original,
+            reason=data["reason"],
+            actor=principal_of(request).actor,
+            source=Receipt.Source.API,
+            bus_no=data.get("busNo"),
+            sandbox=request.auth.sandbox,
+        )
+        if created and settings.EREC_SIGN_IN_REQUEST:
+            # As for an issuance: answer with the signed red receipt when the platform signs.
+            receipt_step_run_now(receipt=red, step=ReceiptJob.Step.SIGN)
+            red.refresh_from_db(fields=["sign_status", "signed_at", "datafile"])
+        return Response(receipt_detail(red), status=201 if created else 200)
+
+
+def _validated(serializer_class: type[serializers.Serializer], body: Any) -> dict[str, Any]:
+    """A JSON object with only the serializer's fields, each a string; INVALID_INPUT with one message per field.
+
+    As everywhere in this API: unknown fields are refused, text must be a JSON string, and an
+    empty optional field counts as left out.
+    """
+    if not isinstance(body, dict):
+        raise _input_error({"": "请求体应为 JSON 对象。"})
+    known = serializer_class().fields
+    fields = {name: "未知字段。" for name in body if name not in known}
+    fields.update(
+        {name: "应为字符串。" for name, value in body.items() if name in known and not isinstance(value, str | None)}
+    )
+    if fields:
+        raise _input_error(fields)
+    present = {name: value for name, value in body.items() if not (value in ("", None) and not known[name].required)}
+    serializer = serializer_class(data=present)
+    if not serializer.is_valid():
+        raise _input_error({name: str(errors[0]) for name, errors in serializer.errors.items()})
+    return dict(serializer.validated_data)

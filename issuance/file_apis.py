@@ -21,6 +21,7 @@ from issuance.models import Receipt, ReceiptJob, SignStatus
 from issuance.payload import BUS_NO_RE
 from issuance.presenters import receipt_detail
 from issuance.schemas import ErrorSerializer, ReceiptDetailSerializer
+from issuance.selectors import receipt_list_by_bus_nos
 from issuance.unit_signing import receipt_signing_payload, receipt_unit_signature_submit
 from zhongtai.core.errors import ApplicationError
 from zhongtai.gateway.permissions import IsInterfaceClient, principal_of
@@ -133,8 +134,8 @@ class ReceiptStatusApi(APIView):
             )
         found = {
             r.bus_no: r
-            for r in Receipt.objects.filter(unit=principal_of(request).unit, bus_no__in=bus_nos).only(
-                "bus_no", "receipt_code", "number", "status", "sign_status", "layout_file"
+            for r in receipt_list_by_bus_nos(
+                unit=principal_of(request).unit, bus_nos=bus_nos, sandbox=request.auth.sandbox
             )
         }
         return Response({"results": [_status_row(bus_no, found.get(bus_no)) for bus_no in dict.fromkeys(bus_nos)]})

@@ -17,6 +17,8 @@ import datetime
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -58,19 +60,60 @@ def jobs_create(*, receipts: Iterable[Receipt], step: str, existing_ok: bool = F
     this step's row keeps it (one row per receipt and step), and pending rows are enqueued.
     """
     now = timezone.now()
-    rows = [ReceiptJob(receipt=receipt, step=step, available_at=now) for receipt in receipts]
     if existing_ok:
-        ReceiptJob.objects.bulk_create(rows, ignore_conflicts=True)
-        ids = list(
-            ReceiptJob.objects.filter(
-                receipt__in=[row.receipt_id for row in rows], step=step, state=ReceiptJob.State.PENDING
-            ).values_list("pk", flat=True)
-        )
+        receipt_ids = sorted({receipt.pk for receipt in receipts})
+        if not receipt_ids:
+            return []
+        ids = _insert_missing(receipt_ids, step=step, now=now)
+        if len(ids) < len(receipt_ids):  # some had this step's row already: enqueue it if pending
+            ids = list(
+                ReceiptJob.objects.filter(
+                    receipt_id__in=receipt_ids, step=step, state=ReceiptJob.State.PENDING
+                ).values_list("pk", flat=True)
+            )
     else:
+        rows = [ReceiptJob(receipt=receipt, step=step, available_at=now) for receipt in receipts]
         ids = [job.pk for job in ReceiptJob.objects.bulk_create(rows)]
     # Robust: the rows are committed whatever happens to the message (the sweeper finds them).
     transaction.on_commit(lambda: jobs_enqueue(ids), robust=True)
     return ids
+
+
+def _insert_missing(receipt_ids: list[int], *, step: str, now: datetime.datetime) -> list[int]:
+    """``bulk_create(..., ignore_conflicts=True)`` of a pending row per receipt, in one INSERT … SELECT.
+
+    Returns the ids of the rows it inserted. The rows are the ones the ORM writes
+    (defaults included); building a model instance per row only to read its fields back
+    cost more than the rest of recording a signature.
+    """
+    quote = connection.ops.quote_name
+    c = {
+        name: quote(ReceiptJob._meta.get_field(name).column)
+        for name in (
+            "receipt",
+            "step",
+            "state",
+            "attempts",
+            "available_at",
+            "lease_until",
+            "last_error",
+            "created_at",
+            "updated_at",
+        )
+    }
+    at = connection.ops.adapt_datetimefield_value(now)
+    receipt_pk = quote(Receipt._meta.pk.column)  # type: ignore[union-attr]
+    # ON CONFLICT DO NOTHING: the unique (receipt, step) row that exists stays as it is. (The
+    # WHERE clause also keeps SQLite from reading ON CONFLICT as a join condition.)
+    sql = (
+        f"INSERT INTO {quote(ReceiptJob._meta.db_table)} ({', '.join(c.values())}) "
+        f"SELECT {receipt_pk}, %s, %s, 0, %s, NULL, '', %s, %s FROM {quote(Receipt._meta.db_table)} "
+        f"WHERE {receipt_pk} IN ({', '.join(['%s'] * len(receipt_ids))}) ON CONFLICT DO NOTHING "
+        f"RETURNING {quote(ReceiptJob._meta.pk.column)}"  # type: ignore[union-attr]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [step, ReceiptJob.State.PENDING.value, at, at, at, *receipt_ids])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def jobs_enqueue(job_ids: list[int]) -> None:
@@ -169,6 +212,36 @@ def _per_receipt(handler: Callable[[Receipt], None]) -> ChunkHandler:
     return run
 
 
+@dataclass
+class _Running:
+    """The claimed jobs of the step a handler is running, and those finished in its transactions."""
+
+    jobs: dict[int, ReceiptJob]  # receipt id -> its claimed job of this step
+    finished: set[int] = field(default_factory=set)  # job ids finished in a committed transaction
+
+
+_running: ContextVar[_Running | None] = ContextVar("issuance_jobs_running", default=None)
+
+
+def jobs_done_with(*, receipt_ids: Iterable[int]) -> None:
+    """Finish, in the caller's transaction, the claimed jobs of these receipts as done.
+
+    For a step handler that records its results in a transaction: the results and the
+    completion of their jobs then commit together, or roll back together (and the jobs
+    are failed as usual). One commit per chunk instead of two. As everywhere, only the
+    holder of the current lease finishes a job. Outside a step run by :func:`jobs_run`
+    it does nothing; jobs not finished this way are finished when the handler returns.
+    """
+    running = _running.get()
+    if running is None:
+        return
+    jobs = [running.jobs[receipt_id] for receipt_id in receipt_ids if receipt_id in running.jobs]
+    _finish_done(jobs)
+    finished = {job.pk for job in jobs}
+    # Only a commit makes them finished: after a rollback they are still ours to finish or fail.
+    transaction.on_commit(lambda: running.finished.update(finished))
+
+
 def _run_claimed(jobs: list[ReceiptJob], handlers: dict[str, ChunkHandler] | None) -> dict[int, str]:
     """Run claimed jobs step by step and finish each one; returns job id -> state."""
     if handlers is None:
@@ -180,10 +253,14 @@ def _run_claimed(jobs: list[ReceiptJob], handlers: dict[str, ChunkHandler] | Non
         by_step[job.step].append(job)
     states: dict[int, str] = {}
     for step, step_jobs in by_step.items():
+        running = _Running(jobs={job.receipt_id: job for job in step_jobs})
+        token = _running.set(running)
         try:
             outcomes = handlers[step]([job.receipt_id for job in step_jobs])
         except Exception as exc:  # the step failed as a whole (database down...): each job fails alike
             outcomes = {job.receipt_id: exc for job in step_jobs}
+        finally:
+            _running.reset(token)
         done: list[ReceiptJob] = []
         for job in step_jobs:
             error = outcomes.get(job.receipt_id, RuntimeError(f"step {step} gave no outcome for this receipt"))
@@ -191,7 +268,7 @@ def _run_claimed(jobs: list[ReceiptJob], handlers: dict[str, ChunkHandler] | Non
                 done.append(job)
             else:
                 states[job.pk] = _fail(job, error)
-        _finish_done(done)
+        _finish_done([job for job in done if job.pk not in running.finished])
         states.update({job.pk: ReceiptJob.State.DONE for job in done})
     return states
 
@@ -233,7 +310,7 @@ def _dead(job: ReceiptJob, *, error: str) -> str:
 
 
 def _finish_done(jobs: list[ReceiptJob]) -> None:
-    """:func:`_finish` for many successful jobs: one UPDATE per attempt count (usually one)."""
+    """:func:`_finish` for many successful jobs: one UPDATE per attempt count (usually one), none for none."""
     by_attempts: dict[int, list[int]] = defaultdict(list)
     for job in jobs:
         by_attempts[job.attempts].append(job.pk)

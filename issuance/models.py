@@ -10,8 +10,10 @@ from zhongtai.numbering.models import MAX_RECEIPT_NUMBER
 
 
 def _receipt_file_path(receipt: Receipt, filename: str) -> str:
-    # Grouped by code so that a directory (or object-store prefix) never grows unbounded.
-    return f"receipts/{receipt.receipt_code}/{receipt.number:010d}/{filename}"
+    # Grouped by code so that a directory (or object-store prefix) never grows unbounded. The
+    # sandbox numbers apart, so its (code, number) pairs repeat production's: its files live apart.
+    environment = "receipts/sandbox" if receipt.sandbox else "receipts"
+    return f"{environment}/{receipt.receipt_code}/{receipt.number:010d}/{filename}"
 
 
 class SignStatus(models.TextChoices):
@@ -24,7 +26,12 @@ class SignStatus(models.TextChoices):
 
 
 class Receipt(models.Model):
-    """One fiscal e-receipt. The pair (receipt_code, number) is unique for ever."""
+    """One fiscal e-receipt. The pair (receipt_code, number) is unique for ever in its environment.
+
+    Sandbox receipts (联调测试票据, ``sandbox``) are issued by interface units testing
+    against the platform before go-live: numbered from sequences of their own, marked
+    in the data file and the layout file, and never valid.
+    """
 
     class PayerType(models.IntegerChoices):
         PERSON = 1, "个人"
@@ -48,6 +55,7 @@ class Receipt(models.Model):
     region_code = models.CharField("监管区划", max_length=6)
     status = models.CharField("状态", max_length=20, choices=ReceiptStatus.choices, default=ReceiptStatus.ISSUED)
     is_red = models.BooleanField("红票", default=False)
+    sandbox = models.BooleanField("联调测试票据", default=False, db_index=True)
     related_receipt = models.ForeignKey(
         "self", verbose_name="原票据", null=True, blank=True, on_delete=models.PROTECT, related_name="red_receipts"
     )
@@ -95,9 +103,14 @@ class Receipt(models.Model):
         verbose_name_plural = "电子票据"
         ordering = ["-issued_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["receipt_code", "number"], name="receipt_code_number_unique"),
+            # Production and the sandbox number apart: a pair is unique within its environment.
             models.UniqueConstraint(
-                fields=["unit", "bus_no"], condition=Q(bus_no__isnull=False), name="receipt_bus_no_unique_per_unit"
+                fields=["receipt_code", "number", "sandbox"], name="receipt_code_number_unique_per_environment"
+            ),
+            models.UniqueConstraint(
+                fields=["unit", "bus_no", "sandbox"],
+                condition=Q(bus_no__isnull=False),
+                name="receipt_bus_no_unique_per_unit_environment",
             ),
             models.CheckConstraint(
                 condition=Q(number__gte=1, number__lte=MAX_RECEIPT_NUMBER), name="receipt_number_in_bounds"

@@ -2,9 +2,9 @@
 
 A worker runs a step over a chunk of receipts at once (``issuance.jobs.jobs_run``):
 the receipts are loaded together, what they share (certificates, unsealed keys, the
-chain verdict, the province's CA and CRL) is looked up once per chunk in a
-:class:`SigningContext`, and the results are written in bulk. Each receipt still
-succeeds or fails on its own.
+chain verdict, the province's CA) is looked up once per chunk in a
+:class:`SigningContext`, and the results are written in bulk, in one transaction that
+also finishes the chunk's jobs. Each receipt still succeeds or fails on its own.
 
 Each step is idempotent: it re-reads the receipts, does nothing for a receipt whose
 result is already recorded, and records results only for rows still waiting for
@@ -24,10 +24,11 @@ from typing import TypeVar
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 from issuance.datafile import SupervisedSigning, datafile_parse, datafile_sign_and_supervise_many, receipt_xml_build
-from issuance.jobs import ChunkHandler, PermanentJobError, jobs_create
+from issuance.jobs import ChunkHandler, PermanentJobError, jobs_create, jobs_done_with
 from issuance.layout import render_receipt_pdf
 from issuance.layout.datafile_data import layout_data_from_datafile
 from issuance.layout.receipt_data import province_names
@@ -46,7 +47,7 @@ from zhongtai.signing.selectors import (
     signing_key_get,
 )
 from zhongtai.signing.services import CaHierarchy, province_of
-from zhongtai.signing.x509 import ChainVerdict
+from zhongtai.signing.x509 import ChainVerdict, certificate_parse
 
 logger = logging.getLogger(__name__)
 PIPELINE = Actor.system("pipeline")
@@ -61,19 +62,43 @@ def supervising_bureau(unit: Unit) -> FinanceBureau:
 
 def _bureau_of_province(province: Region) -> FinanceBureau:
     try:
-        return FinanceBureau.objects.get(region=province)
+        return province.bureau  # loaded with the unit by _load; one query otherwise
     except FinanceBureau.DoesNotExist as exc:
         raise PermanentJobError(f"{province.name}没有财政部门，无法加盖财政监制章。") from exc
 
 
 def _load(receipt_ids: list[int]) -> list[Receipt]:
-    """The receipts with what their data file and layout file show: two queries (three with red receipts)."""
+    """The receipts with what their data file and layout file show: four queries (five with red receipts).
+
+    Their lines are in ``loaded_items``, in no particular order.
+
+    Kinds and units are prefetched rather than joined: a chunk usually holds one unit's
+    receipts of one or two kinds, and prefetching gives every receipt the same instance
+    instead of building one per row. The unit comes with its region, the region's
+    ancestors (at most three levels) and their finance bureaus, from which the province,
+    its seal and its CA are found. ``number_shared`` says whether another receipt of the
+    same environment carries the receipt's code and number (the platform's check before
+    it supervises: see _number_is_unique).
+    """
+    same_number = Receipt.objects.filter(
+        receipt_code=OuterRef("receipt_code"), number=OuterRef("number"), sandbox=OuterRef("sandbox")
+    ).exclude(pk=OuterRef("pk"))
     return list(
-        Receipt.objects.select_related("kind", "unit", "unit__region")
-        .prefetch_related("items", "related_receipt")  # the original of a red receipt: rare, not joined
+        Receipt.objects.annotate(number_shared=Exists(same_number))
+        .prefetch_related(
+            "kind",
+            Prefetch("unit", queryset=Unit.objects.select_related(*_REGION_AND_BUREAUS)),
+            # A list per receipt: cheaper than a prefetched manager (a queryset made per receipt).
+            Prefetch("items", to_attr="loaded_items"),
+            "related_receipt",  # the original of a red receipt: rare, no query without one
+        )
         .filter(pk__in=receipt_ids)
         .order_by("pk")
     )
+
+
+# A unit's region up to the province (regions have three levels), each with its bureau.
+_REGION_AND_BUREAUS = ("region__bureau", "region__parent__bureau", "region__parent__parent__bureau")
 
 
 _K = TypeVar("_K")
@@ -105,7 +130,8 @@ class SigningContext:
     Lives for one call: nothing here survives the chunk, so a certificate revoked or
     renewed, a new CRL or a new CA applies from the next chunk on. All receipts of a
     chunk are signed at the same ``signing_time``, at which the unit certificates are
-    chosen and their chains verified.
+    chosen and their chains verified. (The verification itself, a function of the
+    certificates' bytes and that time, may be answered from :func:`chain_verdict`.)
     """
 
     signing_time: datetime.datetime
@@ -161,12 +187,49 @@ class SigningContext:
             raise PermanentJobError("本省尚未建立证书认证体系（CA）。")
         # Revocation comes from the platform's own records (unit_certificate() returns only
         # unrevoked certificates); the CRL is for third parties and may be days old.
-        return certificate_chain_verify(
+        return chain_verdict(
             bytes(certificate.der),
             at=self.signing_time,
             trusted_root_der=bytes(hierarchy.root.certificate.der),
-            intermediates=_once(self._intermediates, "issuing CAs", ca_certificates_der),
+            intermediates=tuple(_once(self._intermediates, "issuing CAs", ca_certificates_der)),
         )
+
+
+# The verdicts of certificate_chain_verify that outlive a chunk (see chain_verdict).
+_ChainKey = tuple[bytes, bytes, tuple[bytes, ...]]
+_verdicts: dict[_ChainKey, tuple[ChainVerdict, datetime.datetime, datetime.datetime]] = {}
+_VERDICTS_KEPT = 512
+
+
+def chain_verdict(
+    certificate_der: bytes, *, at: datetime.datetime, trusted_root_der: bytes, intermediates: tuple[bytes, ...]
+) -> ChainVerdict:
+    """``certificate_chain_verify(...)``, remembered in this process while its answer cannot change.
+
+    Without CRLs the verification is a function of the certificates' bytes and of the
+    signing time alone: path building, SM2 signatures, CA flags, key usage and path
+    lengths depend only on the bytes, and the time only decides whether each certificate
+    of the chain is within its validity period. So a valid verdict is reused for the same
+    certificate, root and intermediates (the key: a new CA or a new certificate is a new
+    key) at any signing time within the validity periods of every certificate that could
+    be in its chain (the leaf, the root, and each intermediate whose subject the chain
+    names). Invalid verdicts are never reused. Which certificate is current and whether it
+    is revoked are still read from the database for every chunk (SigningContext).
+    """
+    key = (certificate_der, trusted_root_der, intermediates)
+    kept = _verdicts.get(key)
+    if kept is not None and kept[1] <= at <= kept[2]:
+        return kept[0]
+    verdict = certificate_chain_verify(
+        certificate_der, at=at, trusted_root_der=trusted_root_der, intermediates=list(intermediates)
+    )
+    if verdict.valid:
+        members = [certificate_parse(certificate_der), certificate_parse(trusted_root_der)]
+        members += [c for c in map(certificate_parse, intermediates) if c.subject_text in verdict.chain]
+        if len(_verdicts) >= _VERDICTS_KEPT:
+            _verdicts.clear()
+        _verdicts[key] = (verdict, max(c.not_before for c in members), min(c.not_after for c in members))
+    return verdict
 
 
 @dataclass
@@ -197,13 +260,12 @@ def receipts_sign(receipt_ids: list[int]) -> Outcomes:
     if not receipts:
         return outcomes
     ctx = SigningContext(signing_time=timezone.now().replace(microsecond=0))
-    owners = _number_owners(receipts)
     prepared: list[_Signed] = []
     documents: list[SupervisedSigning] = []
     awaiting: list[int] = []
     for receipt in receipts:
         try:
-            item, document = _prepare(receipt, ctx, owners)
+            item, document = _prepare(receipt, ctx)
         except _AwaitingUnit:
             awaiting.append(receipt.pk)
         except Exception as exc:
@@ -227,32 +289,25 @@ def receipts_sign(receipt_ids: list[int]) -> Outcomes:
     return outcomes
 
 
-def _number_owners(receipts: list[Receipt]) -> dict[tuple[str, int], list[int]]:
-    """(receipt code, number) -> the receipts that carry it, for the chunk's receipts: one query."""
-    owners: dict[tuple[str, int], list[int]] = defaultdict(list)
-    rows = Receipt.objects.filter(
-        receipt_code__in={r.receipt_code for r in receipts}, number__in={r.number for r in receipts}
-    ).values_list("receipt_code", "number", "pk")
-    for code, number, pk in rows:
-        owners[(code, number)].append(pk)
-    return owners
+def _number_is_unique(receipt: Receipt) -> Callable[[str, int], bool]:
+    """Whether (code, number) of the data file is the receipt's own and no other receipt's, in its environment.
 
+    Production and the sandbox (联调测试) number apart, so a pair is unique within its
+    environment. A unique constraint keeps it so; this is the platform's own check before
+    it supervises, answered from ``number_shared`` (_load) for the receipt's own pair.
+    """
 
-def _number_is_unique(receipt: Receipt, owners: dict[tuple[str, int], list[int]]) -> Callable[[str, int], bool]:
     def check(code: str, number: int) -> bool:
-        if (code, number) in owners:
-            return sorted(owners[(code, number)]) == [receipt.pk]
-        # Not a pair of the chunk (the data file says otherwise than the receipt): ask the database.
-        return list(Receipt.objects.filter(receipt_code=code, number=number).values_list("pk", flat=True)) == [
-            receipt.pk
-        ]
+        if (code, number) == (receipt.receipt_code, receipt.number):
+            return not receipt.number_shared  # type: ignore[attr-defined]
+        # The data file says otherwise than the receipt: ask the database.
+        same = Receipt.objects.filter(receipt_code=code, number=number, sandbox=receipt.sandbox)
+        return list(same.values_list("pk", flat=True)) == [receipt.pk]
 
     return check
 
 
-def _prepare(
-    receipt: Receipt, ctx: SigningContext, owners: dict[tuple[str, int], list[int]]
-) -> tuple[_Signed, SupervisedSigning]:
+def _prepare(receipt: Receipt, ctx: SigningContext) -> tuple[_Signed, SupervisedSigning]:
     """The certificates and checks a receipt's signing needs, and its unsigned data file."""
     unit_cert = ctx.unit_certificate(receipt.unit)
     if unit_cert is None:
@@ -265,11 +320,11 @@ def _prepare(
         raise PermanentJobError(f"{bureau.name}没有有效的财政监制章证书。")
     ctx.check_chain(unit_cert, unit=receipt.unit)
     document = SupervisedSigning(
-        xml=receipt_xml_build(receipt),
+        xml=receipt_xml_build(receipt, items=receipt.loaded_items),  # type: ignore[attr-defined]
         unit_signer=ctx.signer(unit_cert),
         unit_certificate_serial=unit_cert.serial_number,
         unit_verify=ctx.verifier(unit_cert),
-        number_is_unique=_number_is_unique(receipt, owners),
+        number_is_unique=_number_is_unique(receipt),
         signer=ctx.signer(seal_cert),
         certificate_serial=seal_cert.serial_number,
         signing_time=ctx.signing_time,
@@ -306,14 +361,19 @@ def _store_and_record(signed: list[_Signed], *, signed_at: datetime.datetime) ->
 
 
 def _record_signed(stored: list[_Signed], *, signed_at: datetime.datetime) -> list[_Signed]:
-    """Status, file and serials of the receipts still pending, their audit rows and render jobs; returns the losers."""
+    """Status, file and serials of the receipts still pending, their audit rows and render jobs; returns the losers.
+
+    The sign jobs of all of them (a receipt another worker signed first needs nothing more
+    either) are finished in the same transaction.
+    """
     with transaction.atomic():
         won = _mark_signed(stored, signed_at=signed_at)
         winners = [item for item in stored if item.receipt.pk in won]
         lost = [item for item in stored if item.receipt.pk not in won]
         if winners:
-            AuditEvent.objects.bulk_create([_audit(item, signed_at) for item in winners])
+            _audit_signed(winners, signed_at=signed_at)
             jobs_create(receipts=[item.receipt for item in winners], step=ReceiptJob.Step.RENDER, existing_ok=True)
+        jobs_done_with(receipt_ids=[item.receipt.pk for item in stored])
         # Another worker signed these first: keep its files, drop ours.
         names = [item.name for item in lost]
         if names:
@@ -364,20 +424,55 @@ def _mark_signed(stored: list[_Signed], *, signed_at: datetime.datetime) -> set[
 _SIGNED_FIELDS = ("sign_status", "signed_at", "unit_cert_serial", "supervisor_cert_serial", "datafile")
 
 
-def _audit(item: _Signed, signed_at: datetime.datetime) -> AuditEvent:
-    return audit_build(
-        actor=PIPELINE,
-        action="receipt.sign",
-        object_type="receipt",
-        object_id=item.receipt.pk,
-        unit_code=item.receipt.unit.code,
-        region_code=item.receipt.region_code,
-        data={
-            "unitCert": item.unit_cert.serial_number,
-            "supervisorCert": item.seal_cert.serial_number,
-            "signedAt": signed_at.isoformat(),
-        },
-    )
+def _audit_signed(winners: list[_Signed], *, signed_at: datetime.datetime) -> None:
+    """One ``receipt.sign`` audit row per receipt signed, as ``audit_build`` makes it: one INSERT … SELECT per unit.
+
+    The rows of one unit and pair of certificates differ only in the receipt (its id and
+    region code), so each group is one row of ``audit_build`` that the database copies
+    for each receipt, taking those two from the receipt table: building a model instance
+    per receipt only to read its fields back cost more than the rest of recording.
+    """
+    groups: dict[tuple[int, str, str], list[_Signed]] = defaultdict(list)
+    for item in winners:
+        groups[(item.receipt.unit_id, item.unit_cert.serial_number, item.seal_cert.serial_number)].append(item)
+    quote = connection.ops.quote_name
+    receipt_pk = quote(Receipt._meta.pk.column)  # type: ignore[union-attr]
+    from_receipt = {
+        "object_id": f"CAST({receipt_pk} AS {AuditEvent._meta.get_field('object_id').db_type(connection)})",
+        "region_code": quote(Receipt._meta.get_field("region_code").column),
+    }
+    fields = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
+    with connection.cursor() as cursor:
+        for items in groups.values():
+            first = items[0]
+            row = audit_build(
+                actor=PIPELINE,
+                action="receipt.sign",
+                object_type="receipt",
+                object_id=first.receipt.pk,
+                unit_code=first.receipt.unit.code,
+                region_code=first.receipt.region_code,
+                data={
+                    "unitCert": first.unit_cert.serial_number,
+                    "supervisorCert": first.seal_cert.serial_number,
+                    "signedAt": signed_at.isoformat(),
+                },
+            )
+            selects: list[str] = []
+            params: list[object] = []
+            for field in fields:
+                if field.name in from_receipt:
+                    selects.append(from_receipt[field.name])
+                else:  # what the ORM would write for the row, occurred_at (auto_now_add) included
+                    selects.append("%s")
+                    params.append(field.get_db_prep_save(field.pre_save(row, add=True), connection))
+            ids = [item.receipt.pk for item in items]
+            cursor.execute(
+                f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+                f"SELECT {', '.join(selects)} FROM {quote(Receipt._meta.db_table)} "
+                f"WHERE {receipt_pk} IN ({', '.join(['%s'] * len(ids))})",
+                [*params, *ids],
+            )
 
 
 def _delete_quietly(name: str) -> None:

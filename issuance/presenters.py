@@ -90,6 +90,7 @@ def receipt_detail(receipt: Receipt) -> dict[str, Any]:
                 if receipt.related_receipt_id and receipt.related_receipt
                 else None
             ),
+            "sandbox": receipt.sandbox,
         }
     )
     return data

@@ -113,6 +113,7 @@ class ReceiptDetailSerializer(ReceiptSummarySerializer):
     remark = serializers.CharField()
     ext = serializers.DictField()
     relatedReceipt = RelatedReceiptSerializer(allow_null=True)
+    sandbox = serializers.BooleanField(help_text="联调测试票据（仅供测试，无效）；只有联调测试凭证能看到")
 
 
 class BatchResultSerializer(serializers.Serializer):

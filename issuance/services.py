@@ -58,16 +58,20 @@ def bus_no_conflict_error(bus_no: str, receipt: Receipt) -> ApplicationError:
     )
 
 
-def receipt_issue(*, unit: Unit, data: IssueInput, actor: Actor, source: str) -> tuple[Receipt, bool]:
+def receipt_issue(
+    *, unit: Unit, data: IssueInput, actor: Actor, source: str, sandbox: bool = False
+) -> tuple[Receipt, bool]:
     """Issue one receipt; returns (receipt, created). ``created`` is False for a repeated busNo."""
-    outcome = receipts_issue(unit=unit, inputs=[data], actor=actor, source=source)[0]
+    outcome = receipts_issue(unit=unit, inputs=[data], actor=actor, source=source, sandbox=sandbox)[0]
     if outcome.error is not None:
         raise outcome.error
     assert outcome.receipt is not None
     return outcome.receipt, outcome.created
 
 
-def receipts_issue(*, unit: Unit, inputs: list[IssueInput], actor: Actor, source: str) -> list[IssueOutcome]:
+def receipts_issue(
+    *, unit: Unit, inputs: list[IssueInput], actor: Actor, source: str, sandbox: bool = False
+) -> list[IssueOutcome]:
     """Issue a batch for one unit; each request succeeds or fails on its own.
 
     busNo is the idempotency key and is answered first: a busNo seen before (in an
@@ -75,11 +79,16 @@ def receipts_issue(*, unit: Unit, inputs: list[IssueInput], actor: Actor, source
     receipt at any later time, whatever has changed in master data since; with other
     content it is refused. The rest is checked against master data and numbered in
     one short transaction for the whole batch.
+
+    ``sandbox`` issues sandbox receipts (联调测试票据): busNos, numbers and receipts of
+    the sandbox are apart from production's.
     """
     outcomes = [IssueOutcome() for _ in inputs]
     digests = [data.digest() for data in inputs]
     for attempt in range(1, _MAX_ATTEMPTS + 1):
-        pending, repeats = _answer_known_bus_nos(unit=unit, inputs=inputs, digests=digests, outcomes=outcomes)
+        pending, repeats = _answer_known_bus_nos(
+            unit=unit, inputs=inputs, digests=digests, outcomes=outcomes, sandbox=sandbox
+        )
         try:
             _check_and_create(
                 unit=unit,
@@ -89,6 +98,7 @@ def receipts_issue(*, unit: Unit, inputs: list[IssueInput], actor: Actor, source
                 outcomes=outcomes,
                 actor=actor,
                 source=source,
+                sandbox=sandbox,
             )
         except IntegrityError:
             # A concurrent request created one of these busNos first: answer it from the database.
@@ -104,14 +114,16 @@ def receipts_issue(*, unit: Unit, inputs: list[IssueInput], actor: Actor, source
     again = [i for i, first in repeats.items() if outcomes[first].receipt is None and digests[i] != digests[first]]
     if again:
         for index, outcome in zip(
-            again, receipts_issue(unit=unit, inputs=[inputs[i] for i in again], actor=actor, source=source), strict=True
+            again,
+            receipts_issue(unit=unit, inputs=[inputs[i] for i in again], actor=actor, source=source, sandbox=sandbox),
+            strict=True,
         ):
             outcomes[index] = outcome
     return outcomes
 
 
 def _answer_known_bus_nos(
-    *, unit: Unit, inputs: list[IssueInput], digests: list[str], outcomes: list[IssueOutcome]
+    *, unit: Unit, inputs: list[IssueInput], digests: list[str], outcomes: list[IssueOutcome], sandbox: bool
 ) -> tuple[list[int], dict[int, int]]:
     """Answer busNos that already have a receipt; return the requests still to create.
 
@@ -120,7 +132,10 @@ def _answer_known_bus_nos(
     """
     bus_nos = {data.bus_no for data in inputs if data.bus_no}
     existing = (
-        {r.bus_no: r for r in Receipt.objects.filter(unit=unit, bus_no__in=bus_nos).select_related(*_RELATED)}
+        {
+            r.bus_no: r
+            for r in Receipt.objects.filter(unit=unit, bus_no__in=bus_nos, sandbox=sandbox).select_related(*_RELATED)
+        }
         if bus_nos
         else {}
     )
@@ -153,6 +168,7 @@ def _check_and_create(
     outcomes: list[IssueOutcome],
     actor: Actor,
     source: str,
+    sandbox: bool,
 ) -> None:
     if not pending:
         return
@@ -171,11 +187,17 @@ def _check_and_create(
         else:
             checked[index] = result
     if checked:
-        _create(unit=unit, checked=checked, outcomes=outcomes, actor=actor, source=source)
+        _create(unit=unit, checked=checked, outcomes=outcomes, actor=actor, source=source, sandbox=sandbox)
 
 
 def _create(
-    *, unit: Unit, checked: dict[int, CheckedReceipt], outcomes: list[IssueOutcome], actor: Actor, source: str
+    *,
+    unit: Unit,
+    checked: dict[int, CheckedReceipt],
+    outcomes: list[IssueOutcome],
+    actor: Actor,
+    source: str,
+    sandbox: bool,
 ) -> None:
     year = timezone.localdate().year
     order = sorted(checked)
@@ -184,18 +206,20 @@ def _create(
     for code in codes.values():
         needs[code] += 1
     for kind in {item.kind.pk: item.kind for item in checked.values()}.values():
-        sequence_ensure(kind=kind, year=year)
+        sequence_ensure(kind=kind, year=year, sandbox=sandbox)
     # Everything that does not depend on the number is built before the lock is taken:
     # the lock serialises every issuer of the same receipt code, so it is held briefly.
     built = {
-        index: _build_receipt(unit=unit, item=checked[index], code=codes[index], actor=actor, source=source)
+        index: _build_receipt(
+            unit=unit, item=checked[index], code=codes[index], actor=actor, source=source, sandbox=sandbox
+        )
         for index in order
     }
     lines = {index: _build_items(built[index], checked[index]) for index in order}
     refused: dict[int, ApplicationError] = {}
     issued: list[int] = []
     with transaction.atomic():
-        numbers = numbers_allocate(unit=unit, needs=needs, partial=True)
+        numbers = numbers_allocate(unit=unit, needs=needs, partial=True, sandbox=sandbox)
         allocated = {code: iter(got) for code, got in numbers.items()}
         # Taken after the lock, so that within a receipt code a later number never has an earlier time.
         now = timezone.now()
@@ -205,7 +229,7 @@ def _create(
             number = next(allocated[code], None)
             if number is None:
                 refused[index] = exhaustion_error(
-                    unit=unit, receipt_code=code, needed=needs[code], available=len(numbers[code])
+                    unit=unit, receipt_code=code, needed=needs[code], available=len(numbers[code]), sandbox=sandbox
                 )
                 continue
             receipt = built[index]
@@ -244,6 +268,8 @@ def _insert(*, unit: Unit, receipts: list[Receipt], lines: list[list[ReceiptItem
                     "number": receipt.number_text,
                     "busNo": receipt.bus_no,
                     "total": str(receipt.total_amount),
+                    # Marked only in the sandbox: production rows are the many.
+                    **({"sandbox": True} if receipt.sandbox else {}),
                 },
             )
             for receipt in receipts
@@ -266,11 +292,12 @@ def _answer_in_batch_repeats(
             outcomes[index] = IssueOutcome(error=bus_no_conflict_error(inputs[index].bus_no or "", first.receipt))
 
 
-def _build_receipt(*, unit: Unit, item: CheckedReceipt, code: str, actor: Actor, source: str) -> Receipt:
+def _build_receipt(*, unit: Unit, item: CheckedReceipt, code: str, actor: Actor, source: str, sandbox: bool) -> Receipt:
     """The receipt without its number and time, which are set under the numbering lock."""
     data = item.data
     return Receipt(
         receipt_code=code,
+        sandbox=sandbox,
         check_code=check_code_generate(),
         kind=item.kind,
         unit=unit,
@@ -319,26 +346,43 @@ def _build_items(receipt: Receipt, item: CheckedReceipt) -> list[ReceiptItem]:
     ]
 
 
+def receipt_lock(*, receipt_id: int) -> Receipt:
+    """The receipt's row, locked until the caller's transaction ends (with its unit loaded).
+
+    Lock order: a receipt row first, then any numbering lock (zhongtai.numbering.locks).
+    Issuance takes numbering locks and never a receipt row, so the order has no cycle.
+    """
+    assert transaction.get_connection().in_atomic_block, "lock outside a transaction"
+    return Receipt.objects.select_for_update(of=("self",)).select_related("unit").get(pk=receipt_id)
+
+
 def receipt_transition(*, receipt: Receipt, target: str, actor: Actor, reason: str = "") -> Receipt:
     """Move a receipt to ``target`` if the state machine allows it, atomically and audited."""
     with transaction.atomic():
-        current = Receipt.objects.select_for_update(of=("self",)).get(pk=receipt.pk)
-        if not can_transition(current.status, target):
-            raise ApplicationError(
-                IssuanceError.TRANSITION_NOT_ALLOWED,
-                f"票据当前状态为“{current.get_status_display()}”，不能变更为“{Receipt(status=target).get_status_display()}”。",
-                {"from": current.status, "to": target},
-                status=409,
-            )
-        Receipt.objects.filter(pk=current.pk, status=current.status).update(status=target)
-        audit_record(
-            actor=actor,
-            action="receipt.transition",
-            object_type="receipt",
-            object_id=current.pk,
-            unit_code=receipt.unit.code,
-            region_code=current.region_code,
-            data={"from": current.status, "to": target, "reason": reason},
+        receipt_transition_locked(
+            current=receipt_lock(receipt_id=receipt.pk), target=target, actor=actor, reason=reason
         )
     receipt.refresh_from_db()
     return receipt
+
+
+def receipt_transition_locked(*, current: Receipt, target: str, actor: Actor, reason: str = "") -> None:
+    """:func:`receipt_transition` for a receipt the caller has locked (:func:`receipt_lock`), in its transaction."""
+    if not can_transition(current.status, target):
+        raise ApplicationError(
+            IssuanceError.TRANSITION_NOT_ALLOWED,
+            f"票据当前状态为“{current.get_status_display()}”，不能变更为“{Receipt(status=target).get_status_display()}”。",
+            {"from": current.status, "to": target},
+            status=409,
+        )
+    Receipt.objects.filter(pk=current.pk, status=current.status).update(status=target)
+    audit_record(
+        actor=actor,
+        action="receipt.transition",
+        object_type="receipt",
+        object_id=current.pk,
+        unit_code=current.unit.code,
+        region_code=current.region_code,
+        data={"from": current.status, "to": target, "reason": reason},
+    )
+    current.status = target

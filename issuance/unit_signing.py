@@ -143,7 +143,12 @@ def receipt_unit_signature_submit(
         xml,
         unit_verify=lambda d, s: sm2.verify(public, d, s),
         number_is_unique=lambda code, number: (
-            list(Receipt.objects.filter(receipt_code=code, number=number).values_list("pk", flat=True)) == [receipt.pk]
+            list(
+                Receipt.objects.filter(receipt_code=code, number=number, sandbox=receipt.sandbox).values_list(
+                    "pk", flat=True
+                )
+            )
+            == [receipt.pk]
         ),
         signer=lambda data: sm2.sign(seal_key, data),
         certificate_serial=seal.serial_number,

@@ -12,6 +12,11 @@ urlpatterns = [
     path("receipts/by-bus-no/<str:bus_no>", apis.ReceiptByBusNoApi.as_view(), name="receipt-by-bus-no"),
     path("receipts/<str:receipt_code>/<str:number>", apis.ReceiptDetailApi.as_view(), name="receipt-detail"),
     path(
+        "receipts/<str:receipt_code>/<str:number>/red-offset",
+        apis.ReceiptRedOffsetApi.as_view(),
+        name="receipt-red-offset",
+    ),
+    path(
         "receipts/<str:receipt_code>/<str:number>/datafile",
         file_apis.ReceiptDataFileApi.as_view(),
         name="receipt-datafile",

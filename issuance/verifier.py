@@ -17,6 +17,11 @@ OpenSSL form); certificates are matched by the integer value of the serial, so t
 
 docs/verify_receipt.py performs the same checks, with the same names and codes, with Python and
 tongsuopy only; the tests compare the two.
+
+A sandbox receipt (联调测试票据) is never valid, whatever its signatures: the platform signs
+what interface units issue while they test their integration, and writes
+``SupervisorRemark = SANDBOX_REMARK`` into the signed data of each such receipt. Its verdict
+carries one more check, ``sandbox_receipt``, which fails.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from issuance.datafile import (
     datafile_load,
     datafile_validate,
 )
+from issuance.datafile.builder import SANDBOX_REMARK
 from issuance.datafile.canonical import XML_DECLARATION, signature_of, signed_part
 from issuance.datafile.formats import BEIJING
 from issuance.layout import LayoutFileError, pdf_extract_xml
@@ -76,6 +82,8 @@ class CheckName(StrEnum):
     SUPERVISOR_REVOCATION = "supervisor_revocation"
     UNIT_ROLE = "unit_certificate_role"
     SUPERVISOR_ROLE = "supervisor_certificate_role"
+    # Reported only for a sandbox receipt, and then failed.
+    SANDBOX = "sandbox_receipt"
 
 
 CHECK_TITLES: dict[str, str] = {
@@ -91,10 +99,13 @@ CHECK_TITLES: dict[str, str] = {
     CheckName.SUPERVISOR_REVOCATION: "财政监制章证书吊销状态",
     CheckName.UNIT_ROLE: "单位签名证书用途",
     CheckName.SUPERVISOR_ROLE: "财政监制章证书用途",
+    CheckName.SANDBOX: "联调测试票据",
 }
 
 # Without a CRL (or the platform's records) revocation cannot be checked; the verdict says so.
 _MAY_BE_UNCHECKED = {CheckName.UNIT_REVOCATION, CheckName.SUPERVISOR_REVOCATION}
+# Checks that appear only when they apply (and then fail): a production receipt has none of them.
+_ONLY_WHEN_THEY_APPLY = {CheckName.SANDBOX}
 
 
 class VerifyCode(StrEnum):
@@ -113,6 +124,7 @@ class VerifyCode(StrEnum):
     ROOT_NOT_FOUND = "ROOT_NOT_FOUND"
     CERTIFICATE_ROLE_MISMATCH = "CERTIFICATE_ROLE_MISMATCH"
     CREDIT_CODE_MISMATCH = "CREDIT_CODE_MISMATCH"
+    SANDBOX_RECEIPT = "SANDBOX_RECEIPT"
 
 
 _DATAFILE_PROBLEM = {
@@ -236,10 +248,16 @@ class Verdict:
     @property
     def valid(self) -> bool:
         """Every check ran and passed; only revocation may be unchecked (no CRL given)."""
+        if any(check.ok is False for check in self.checks):
+            return False
         by_name = {check.name: check for check in self.checks}
         for name in CheckName:
             check = by_name.get(name)
-            if check is None or check.ok is False or (check.ok is None and name not in _MAY_BE_UNCHECKED):
+            if check is None:
+                if name in _ONLY_WHEN_THEY_APPLY:
+                    continue
+                return False
+            if check.ok is None and name not in _MAY_BE_UNCHECKED:
                 return False
         return True
 
@@ -781,4 +799,20 @@ def receipt_file_verify(*, content: bytes, trust: TrustSource, now: datetime.dat
             checks.append(_skipped(_CHECKS_OF[role].role, f"{_ROLE_LABEL[role]}没有可检查的证书。"))
             continue
         checks.append(_role(signer, root, trust))
+    sandbox = _sandbox(root)
+    if sandbox is not None:
+        checks.append(sandbox)
     return Verdict(tuple(checks), trust.description, file_type, _summary(root))
+
+
+def _sandbox(root: etree._Element) -> Check | None:
+    """A failed check for a sandbox receipt (its signed SupervisorRemark says so); None otherwise."""
+    remark = (root.findtext("EInvoiceData/Main/SupervisorRemark") or "").strip()
+    if remark != SANDBOX_REMARK:
+        return None
+    reason = (
+        f"联调测试票据，不是有效票据：数据文件的财政监制备注（SupervisorRemark）为“{SANDBOX_REMARK}”，"
+        "该票据是接口单位联调测试时开具的，签名有效也不能作为票据使用"
+        "（sandbox receipt issued in joint testing: not a valid receipt, whatever its signatures）。"
+    )
+    return Check(CheckName.SANDBOX, False, VerifyCode.SANDBOX_RECEIPT, reason, {"supervisorRemark": remark})

@@ -26,6 +26,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("票据查询", "portal:receipt-list", (Permission.VIEW,)),
     NavItem("纸质票据", "portal:paper-stock", (Permission.PAPER_CONVERT, Permission.PAPER_STOCK)),
     NavItem("发送记录", "portal:message-list", (Permission.SEND,)),
+    NavItem("用户管理", "accounts:unit-users", (Permission.MANAGE_UNIT_USERS,)),
     NavItem("接入与上线", "onboarding:home", (Permission.FILE_APPLICATION, Permission.CONFIRM_APPLICATION)),
     NavItem("推广进度", "onboarding:rollout", (Permission.MANAGE_MASTERDATA,)),
     NavItem("基础数据管理", "admin:index", (Permission.MANAGE_MASTERDATA,)),
@@ -52,7 +53,8 @@ def request_scope(request: HttpRequest) -> Scope | None:
         return cached
     scope: Scope | None
     try:
-        scope = scope_for(request.user) if request.user.is_authenticated else None
+        user = getattr(request, "user", None)
+        scope = scope_for(user) if user is not None and user.is_authenticated else None
     except PermissionDenied:
         scope = None
     request._erec_scope = scope  # type: ignore[attr-defined]

@@ -57,4 +57,11 @@ class DailyTotalsApi(APIView):
         day = param_date(request.query_params, "date")
         basis = param_choice(request.query_params, "basis", choices=("issue", "business"), default="issue")
         assert day is not None
-        return Response(daily_totals(unit=principal_of(request).unit, day=day, basis=basis))  # type: ignore[arg-type]
+        return Response(
+            daily_totals(
+                unit=principal_of(request).unit,
+                day=day,
+                basis=basis,  # type: ignore[arg-type]
+                sandbox=request.auth.sandbox,
+            )
+        )

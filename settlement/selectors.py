@@ -14,11 +14,16 @@ from zhongtai.masterdata.models import Unit
 Basis = Literal["issue", "business"]
 
 
-def daily_totals(*, unit: Unit, day: datetime.date, basis: Basis) -> dict[str, Any]:
-    """Counts and amounts per receipt kind for one day, blue and red separately."""
+def daily_totals(*, unit: Unit, day: datetime.date, basis: Basis, sandbox: bool = False) -> dict[str, Any]:
+    """Counts and amounts per receipt kind for one day, blue and red separately.
+
+    A red receipt counts on the day it was issued (its issue and business date), apart from
+    the blue ones; its original stays counted as blue on its own day. Production and sandbox
+    (联调测试) receipts are never counted together.
+    """
     date_filter = Q(issue_date=day) if basis == "issue" else Q(bus_date=day)
     rows = (
-        Receipt.objects.filter(date_filter, unit=unit)
+        Receipt.objects.filter(date_filter, unit=unit, sandbox=sandbox)
         .values("kind__code", "kind__name")
         .annotate(
             blue_count=Count("id", filter=Q(is_red=False)),

@@ -25,17 +25,27 @@ from zhongtai.masterdata.models import FeeStandard, Region, Unit
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """Tests marked ``postgres``/``redis`` run in the PostgreSQL + Redis pass of ``make test``."""
+    """Tests marked ``postgres``/``redis`` run in the PostgreSQL + Redis pass of ``make test``.
+
+    Tests marked ``browser`` need Chromium; without it they are skipped, except under CI=true,
+    where they run and fail.
+    """
     from django.conf import settings
+
+    from tests.support.browser import chromium_available, chromium_path, ci
 
     on_postgres = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
     skip_pg = pytest.mark.skip(reason="runs in the PostgreSQL pass of make test")
     skip_redis = pytest.mark.skip(reason="runs in the Redis pass of make test")
+    skip_browser = pytest.mark.skip(reason=f"no Chromium at {chromium_path()} (bin/ensure_test_browser.sh installs it)")
+    no_browser = not chromium_available() and not ci()
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip_pg)
         if "redis" in item.keywords and not settings.REDIS_URL:
             item.add_marker(skip_redis)
+        if "browser" in item.keywords and no_browser:
+            item.add_marker(skip_browser)
 
 
 @pytest.fixture
@@ -237,16 +247,18 @@ def networked_pki(pki: dict[str, Any], networked_unit: Unit) -> dict[str, Any]:
 @pytest.fixture
 def make_user(db: Any) -> Any:
     """``make_user(username, role, region=..., unit=..., issuing_point=...)``: a user with a profile."""
-    from django.contrib.auth import get_user_model
-
-    from zhongtai.accounts.models import BUREAU_ROLES, Profile
+    from zhongtai.accounts.services import user_create
 
     def make(username: str, role: str, **scope: Any) -> Any:
-        user = get_user_model().objects.create_user(
-            username=username, password="Test@2026pass", is_staff=role in BUREAU_ROLES
+        # Through the service: bureau roles get is_staff and their permission group, as in production.
+        return user_create(
+            username=username,
+            password="Test@2026pass",
+            role=role,
+            display_name=username,
+            actor=Actor.system("tests"),
+            **scope,
         )
-        Profile.objects.create(user=user, role=role, display_name=username, **scope)
-        return user
 
     return make
 

@@ -191,6 +191,29 @@ def test_the_standalone_script_reaches_the_commands_verdict(
     assert script["fileType"] == command["fileType"]
 
 
+def test_a_sandbox_receipt_is_rejected_by_both(
+    unit: Any, pki: dict[str, Any], exported: Path, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given a receipt issued in joint testing (sandbox), validly signed
+    from issuance.payload import parse_issue_input
+    from issuance.services import receipt_issue
+    from tests.conftest import nontax_payload
+    from zhongtai.audit.services import Actor
+
+    data, _ = parse_issue_input(nontax_payload("SANDBOX1"), require_bus_no=True)
+    assert data is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        receipt, _ = receipt_issue(unit=unit, data=data, actor=Actor.system("tests"), source="api", sandbox=True)
+    receipt.refresh_from_db()
+    path = write(tmp_path, "sandbox.xml", receipt.datafile.read())
+    # when both verify it, then both refuse it for the same reason only
+    command_code, command = verify(str(path), *file_args(exported))
+    script_code, script, _ = standalone(str(path), *file_args(exported), cwd=tmp_path)
+    assert (script_code, command_code) == (1, 1)
+    assert outcomes(script) == outcomes(command)
+    assert [c["name"] for c in script["checks"] if c["ok"] is False] == ["sandbox_receipt"]
+
+
 def test_an_expired_certificate_is_rejected_by_both(unit: Any, province: Region, tmp_path: Path) -> None:
     path, _ = sign_with_an_expired_certificate(unit, province, tmp_path)
     args = file_args(tmp_path / "certs")

@@ -27,7 +27,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "tes
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin is the bureaus' workbench: its site signs in through accounts and checks the role.
+    "zhongtai.accounts.admin_config.WorkbenchAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,8 +44,12 @@ INSTALLED_APPS = [
     "zhongtai.numbering",
     "zhongtai.gateway",
     "zhongtai.signing",
+    "zhongtai.messaging",
+    "zhongtai.onboarding",
     "issuance",
+    "issuance.paper",
     "settlement",
+    "verification",
     "qianduan",
 ]
 
@@ -56,7 +61,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "zhongtai.onboarding.middleware.JointTestChecklistMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "zhongtai.accounts.sessions.SessionLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -123,6 +130,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "erec_cache",
+            # The default (300 entries) would cull the public verification page's rate-limit
+            # counters as soon as visitors fill the table with captchas (verification/limits.py).
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 
@@ -154,6 +164,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "zhongtai.gateway.tasks.nonce_purge_task",
         "schedule": 300.0,
     },
+    "purge-sign-in-records": {
+        "task": "zhongtai.accounts.tasks.sign_in_records_purge_task",
+        "schedule": 3600.0,
+    },
+    "sweep-outgoing-messages": {
+        "task": "zhongtai.messaging.tasks.messages_sweep_task",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------
@@ -163,8 +181,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+# Sessions live in the database, so that every web host sees them (and their expiry).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Idle timeout: each request moves the session's expiry this far ahead.
+EREC_SESSION_IDLE_MINUTES = env_int("EREC_SESSION_IDLE_MINUTES", 30)
+SESSION_COOKIE_AGE = EREC_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+# Absolute limit from the sign-in, whatever the activity (zhongtai.accounts.sessions).
+EREC_SESSION_MAX_HOURS = env_int("EREC_SESSION_MAX_HOURS", 12)
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Lockout: this many consecutive failures (passwords and TOTP codes) lock the name typed.
+EREC_LOGIN_MAX_FAILURES = env_int("EREC_LOGIN_MAX_FAILURES", 5)
+EREC_LOGIN_LOCK_MINUTES = env_int("EREC_LOGIN_LOCK_MINUTES", 15)
+# The name authenticator apps show next to the account (otpauth:// issuer).
+EREC_TOTP_ISSUER = env_str("EREC_TOTP_ISSUER", "财政电子票据")
+if min(EREC_SESSION_IDLE_MINUTES, EREC_SESSION_MAX_HOURS, EREC_LOGIN_MAX_FAILURES, EREC_LOGIN_LOCK_MINUTES) < 1:
+    raise ImproperlyConfigured(
+        "EREC_SESSION_IDLE_MINUTES, EREC_SESSION_MAX_HOURS, EREC_LOGIN_MAX_FAILURES and "
+        "EREC_LOGIN_LOCK_MINUTES must be positive."
+    )
+if not EREC_TOTP_ISSUER.strip() or ":" in EREC_TOTP_ISSUER:
+    raise ImproperlyConfigured("EREC_TOTP_ISSUER must be a non-empty name without ':'.")
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
@@ -236,6 +274,75 @@ EREC_JOB_LEASE_SECONDS = env_int("EREC_JOB_LEASE_SECONDS", 300)
 EREC_PUBLIC_BASE_URL = env_str("EREC_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # A TrueType CJK font for layout files; by default Debian's fonts-wqy-zenhei.
 EREC_CJK_FONT = env_str("EREC_CJK_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+
+# --- Public verification (verification: /verify/ and /api/v1/public/) ----------------------
+# Checks one client (an IPv4 address, an IPv6 /64) may make on /verify/ per window, QR links included.
+EREC_VERIFY_RATE_LIMIT = env_int("EREC_VERIFY_RATE_LIMIT", 30)
+EREC_VERIFY_RATE_WINDOW_SECONDS = env_int("EREC_VERIFY_RATE_WINDOW_SECONDS", 600)
+# Checks of one receipt (code + number) one client may make per calendar day (Asia/Shanghai).
+EREC_VERIFY_RATE_PER_RECEIPT_DAILY = env_int("EREC_VERIFY_RATE_PER_RECEIPT_DAILY", 5)
+# Captchas one client may be shown per window (every form page draws a new one).
+EREC_VERIFY_RATE_CAPTCHAS = env_int("EREC_VERIFY_RATE_CAPTCHAS", 60)
+EREC_VERIFY_CAPTCHA_SECONDS = env_int("EREC_VERIFY_CAPTCHA_SECONDS", 300)
+# How long the download links of an answer page work.
+EREC_VERIFY_DOWNLOAD_SECONDS = env_int("EREC_VERIFY_DOWNLOAD_SECONDS", 1800)
+# How long a receipt's signature verdict is kept in the cache (revocations invalidate it at once).
+EREC_VERIFY_VERDICT_CACHE_SECONDS = env_int("EREC_VERIFY_VERDICT_CACHE_SECONDS", 7 * 24 * 3600)
+# Reverse proxies in front of the platform that append to X-Forwarded-For; 0: use REMOTE_ADDR.
+EREC_TRUSTED_PROXY_COUNT = env_int("EREC_TRUSTED_PROXY_COUNT", 0)
+if (
+    min(
+        EREC_VERIFY_RATE_LIMIT,
+        EREC_VERIFY_RATE_WINDOW_SECONDS,
+        EREC_VERIFY_RATE_PER_RECEIPT_DAILY,
+        EREC_VERIFY_RATE_CAPTCHAS,
+        EREC_VERIFY_CAPTCHA_SECONDS,
+        EREC_VERIFY_DOWNLOAD_SECONDS,
+        EREC_VERIFY_VERDICT_CACHE_SECONDS,
+    )
+    < 1
+    or EREC_TRUSTED_PROXY_COUNT < 0
+):
+    raise ImproperlyConfigured(
+        "EREC_VERIFY_* settings must be positive and EREC_TRUSTED_PROXY_COUNT must be 0 or more."
+    )
+
+# --- Messages to payers (zhongtai.messaging: SMS, email) -------------------------------
+# Email goes through Django's mail. Without EMAIL_BACKEND it is only written to the console
+# (the log then says 仅记录（未配置邮件服务器）); set the SMTP backend and host to send.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other: set one of them.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EREC_MAIL_FROM = env_str("EREC_MAIL_FROM", "财政电子票据 <noreply@localhost>")
+if "@" not in EREC_MAIL_FROM:
+    raise ImproperlyConfigured("EREC_MAIL_FROM must be an address, e.g. '财政电子票据 <noreply@example.gov.cn>'.")
+DEFAULT_FROM_EMAIL = EREC_MAIL_FROM
+# SMS: "console" (log only, nothing sent: the embedded default), "http" (a generic gateway,
+# EREC_SMS_URL + EREC_SMS_SECRET), another registered name, or the dotted path of a provider.
+EREC_SMS_PROVIDER = env_str("EREC_SMS_PROVIDER", "console")
+if not EREC_SMS_PROVIDER or not all(part.isidentifier() for part in EREC_SMS_PROVIDER.split(".")):
+    raise ImproperlyConfigured("EREC_SMS_PROVIDER must be a provider name or a dotted path, e.g. 'http'.")
+EREC_SMS_URL = env_str("EREC_SMS_URL", "")
+if EREC_SMS_URL and not EREC_SMS_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("EREC_SMS_URL must be an http:// or https:// URL.")
+EREC_SMS_SECRET = env_str("EREC_SMS_SECRET", "")
+EREC_SMS_TIMEOUT_SECONDS = env_int("EREC_SMS_TIMEOUT_SECONDS", 10)
+# A message is tried this often before it is marked failed (发送失败); retries back off 30 s, 60 s …
+EREC_MESSAGE_MAX_ATTEMPTS = env_int("EREC_MESSAGE_MAX_ATTEMPTS", 5)
+# Messages one receipt may be sent per day (counted in the database, failed ones included).
+EREC_MESSAGES_PER_RECEIPT_PER_DAY = env_int("EREC_MESSAGES_PER_RECEIPT_PER_DAY", 5)
+if min(EMAIL_TIMEOUT, EREC_SMS_TIMEOUT_SECONDS, EREC_MESSAGE_MAX_ATTEMPTS, EREC_MESSAGES_PER_RECEIPT_PER_DAY) < 1:
+    raise ImproperlyConfigured(
+        "EMAIL_TIMEOUT, EREC_SMS_TIMEOUT_SECONDS, EREC_MESSAGE_MAX_ATTEMPTS and "
+        "EREC_MESSAGES_PER_RECEIPT_PER_DAY must be positive."
+    )
 
 LOGGING = {
     "version": 1,

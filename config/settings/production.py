@@ -6,7 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_required
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DATABASES
+from config.settings.base import DATABASES, EREC_SMS_PROVIDER
 
 DEBUG = False
 SECRET_KEY = env_required("DJANGO_SECRET_KEY")
@@ -16,6 +16,10 @@ REDIS_URL = env_required("REDIS_URL")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
 # Printed into every layout file's QR code: it must be the public address, never a default.
 EREC_PUBLIC_BASE_URL = env_required("EREC_PUBLIC_BASE_URL").rstrip("/")
+# The SMS gateway's address and shared secret have no default.
+if EREC_SMS_PROVIDER == "http":
+    EREC_SMS_URL = env_required("EREC_SMS_URL")
+    EREC_SMS_SECRET = env_required("EREC_SMS_SECRET")
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production runs on PostgreSQL: DATABASE_URL must be a postgres:// URL.")
 if not ALLOWED_HOSTS:

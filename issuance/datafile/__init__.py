@@ -14,7 +14,7 @@ Typical use::
 
 from __future__ import annotations
 
-from issuance.datafile.builder import einvoice_id, receipt_xml_build
+from issuance.datafile.builder import SANDBOX_REMARK, einvoice_id, receipt_xml_build
 from issuance.datafile.canonical import (
     EXC_C14N_URI,
     SignatureRole,
@@ -42,6 +42,7 @@ from issuance.datafile.signatures import (
 __all__ = [
     "CURRENT_VERSION",
     "EXC_C14N_URI",
+    "SANDBOX_REMARK",
     "SIGNATURE_ALGORITHM",
     "SIGNATURE_OID",
     "AuxItem",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import re
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from lxml import etree
 from issuance.datafile.canonical import (
     EXC_C14N_URI,
     ROLE_ORDER,
+    XML_DECLARATION,
     SignatureRole,
     canonical_bytes,
     document_bytes,
@@ -112,13 +114,17 @@ def _signing_time_text(signing_time: datetime.datetime) -> str:
 def _signature_element(
     *, role: SignatureRole, certificate_serial: str, signing_time: datetime.datetime, value: bytes | None
 ) -> etree._Element:
+    return _signature_element_of(role, _normalise_serial(certificate_serial), _signing_time_text(signing_time), value)
+
+
+def _signature_element_of(role: SignatureRole, serial: str, signing_time: str, value: bytes | None) -> etree._Element:
     element = etree.Element("Signature", Role=role.value)
     for tag, text in (
         ("SignatureAlgorithm", SIGNATURE_ALGORITHM),
         ("SignatureAlgorithmOID", SIGNATURE_OID),
         ("CanonicalizationMethod", EXC_C14N_URI),
-        ("CertificateSerial", _normalise_serial(certificate_serial)),
-        ("SigningTime", _signing_time_text(signing_time)),
+        ("CertificateSerial", serial),
+        ("SigningTime", signing_time),
     ):
         etree.SubElement(element, tag).text = text
     if value is not None:
@@ -341,12 +347,7 @@ def _supervise_steps(
     signing_time: datetime.datetime,
 ) -> Steps[bytes]:
     """The rest of :func:`datafile_supervise` once the unit signature is known to be valid."""
-    code = root.findtext("EInvoiceData/Main/EInvoiceCode") or ""
-    number = int(root.findtext("EInvoiceData/Main/EInvoiceNumber") or "0")
-    if not number_is_unique(code, number):
-        raise DataFileError(
-            DataFileErrorCode.NUMBER_NOT_UNIQUE, f"receipt {code}-{number:010d} is not unique; not supervised"
-        )
+    _check_number(root, number_is_unique)
     _check_ready_for(root, SignatureRole.SUPERVISOR)
     return (
         yield from _sign_steps(
@@ -357,6 +358,15 @@ def _supervise_steps(
             signing_time=signing_time,
         )
     )
+
+
+def _check_number(root: etree._Element, number_is_unique: Callable[[str, int], bool]) -> None:
+    code = root.findtext("EInvoiceData/Main/EInvoiceCode") or ""
+    number = int(root.findtext("EInvoiceData/Main/EInvoiceNumber") or "0")
+    if not number_is_unique(code, number):
+        raise DataFileError(
+            DataFileErrorCode.NUMBER_NOT_UNIQUE, f"receipt {code}-{number:010d} is not unique; not supervised"
+        )
 
 
 @dataclass(frozen=True)
@@ -457,7 +467,9 @@ def datafile_sign_and_supervise_many(documents: Sequence[SupervisedSigning]) -> 
 def _sign_and_supervise_steps(document: SupervisedSigning) -> Steps[bytes]:
     xml_bytes, signing_time = document.xml, document.signing_time
     root = _load_for_signing(xml_bytes, SignatureRole.UNIT)
-    if document_bytes(root) != bytes(xml_bytes):
+    body = canonical_bytes(root)
+    if XML_DECLARATION + body != bytes(xml_bytes):
+        # Not in the normal form (indented, say): the two steps, which write the normal form.
         return datafile_supervise(
             datafile_sign(
                 xml_bytes,
@@ -472,29 +484,70 @@ def _sign_and_supervise_steps(document: SupervisedSigning) -> Steps[bytes]:
             certificate_serial=document.certificate_serial,
             signing_time=signing_time,
         )
-    element = _signature_element(
-        role=SignatureRole.UNIT,
-        certificate_serial=document.unit_certificate_serial,
-        signing_time=signing_time,
-        value=None,
-    )
-    _append_signature(root, element)
-    data = signed_part_bytes(root, SignatureRole.UNIT)
+    # In the normal form the document is its own canonical form, with no whitespace between
+    # elements: appending a Signature to the tree appends its canonical form before the end tag
+    # of EInvoice (inside a new Signatures), and removing a SignatureValue removes its text.
+    # So each signed part, and the signed document, is assembled from the validated bytes
+    # instead of serialising the tree again (tests/issuance/test_datafile_signatures.py
+    # compares the two ways byte for byte).
+    unit = _SignatureFields.of(SignatureRole.UNIT, document.unit_certificate_serial, signing_time)
+    data = body[: -len(_EINVOICE_END)] + b"<Signatures>" + unit.markup() + _SIGNATURES_END
     value = _check_signature_value((yield lambda: document.unit_signer(data)))
-    etree.SubElement(element, "SignatureValue").text = base64.b64encode(value).decode("ascii")
-    # What datafile_sign would check before handing its result on (its content is unchanged).
+    # The unit-signed document is checked against the XSD (and the order of its signatures)
+    # before anything else happens to it, as datafile_sign checks what it returns.
+    _append_signature(root, unit.element(value))
     validate_signed_tree(root.getroottree())
     # datafile_supervise's check of the unit signature. Its signed part is ``data`` again: since
     # it was computed, the document gained only the SignatureValue, which the signed part leaves out.
     if not (yield lambda: document.unit_verify(data, value)):
-        serial = element.findtext("CertificateSerial") or ""
-        raise DataFileError(DataFileErrorCode.UNIT_SIGNATURE_INVALID, _mismatch(SignatureRole.UNIT, serial))
-    return (
-        yield from _supervise_steps(
-            root,
-            number_is_unique=document.number_is_unique,
-            signer=document.signer,
-            certificate_serial=document.certificate_serial,
-            signing_time=signing_time,
-        )
-    )
+        raise DataFileError(DataFileErrorCode.UNIT_SIGNATURE_INVALID, _mismatch(SignatureRole.UNIT, unit.serial))
+    _check_number(root, document.number_is_unique)
+    _check_ready_for(root, SignatureRole.SUPERVISOR)
+    supervisor = _SignatureFields.of(SignatureRole.SUPERVISOR, document.certificate_serial, signing_time)
+    supervised = data[: -len(_SIGNATURES_END)] + _value_markup(value) + b"</Signature>" + supervisor.markup()
+    supervised += _SIGNATURES_END
+    supervisor_value = _check_signature_value((yield lambda: document.signer(supervised)))
+    signed = XML_DECLARATION + supervised[: -len(_SIGNATURES_END)] + _value_markup(supervisor_value)
+    signed += _SIGNATURES_END
+    # What is stored is read back and checked, as datafile_supervise checks what it returns.
+    validate_signed_tree(datafile_load(signed))
+    return signed
+
+
+_EINVOICE_END = b"</EInvoice>"
+_SIGNATURES_END = b"</Signature></Signatures></EInvoice>"
+
+
+def _value_markup(value: bytes) -> bytes:
+    return b"<SignatureValue>" + base64.b64encode(value) + b"</SignatureValue>"
+
+
+@dataclass(frozen=True)
+class _SignatureFields:
+    """The fields of one Signature as written: role, normalised serial, signing time text."""
+
+    role: SignatureRole
+    serial: str
+    signing_time: str
+
+    @classmethod
+    @functools.lru_cache(maxsize=64)  # the documents of a chunk share their signers and signing time
+    def of(cls, role: SignatureRole, certificate_serial: str, signing_time: datetime.datetime) -> _SignatureFields:
+        return cls(role, _normalise_serial(certificate_serial), _signing_time_text(signing_time))
+
+    def markup(self) -> bytes:
+        """The canonical form of the Signature without its SignatureValue and its end tag.
+
+        Every value is ASCII that C14N writes as it is: letters, digits and ``-.:/#+``.
+        """
+        return (
+            f'<Signature Role="{self.role.value}">'
+            f"<SignatureAlgorithm>{SIGNATURE_ALGORITHM}</SignatureAlgorithm>"
+            f"<SignatureAlgorithmOID>{SIGNATURE_OID}</SignatureAlgorithmOID>"
+            f"<CanonicalizationMethod>{EXC_C14N_URI}</CanonicalizationMethod>"
+            f"<CertificateSerial>{self.serial}</CertificateSerial>"
+            f"<SigningTime>{self.signing_time}</SigningTime>"
+        ).encode("ascii")
+
+    def element(self, value: bytes) -> etree._Element:
+        return _signature_element_of(self.role, self.serial, self.signing_time, value)

@@ -64,6 +64,8 @@ class LayoutData:
     original_receipt_code: str = ""
     original_number: str = ""
     ext: tuple[LayoutExtField, ...] = ()
+    # A sandbox receipt (联调测试票据): drawn with a watermark that says it is not valid.
+    sandbox: bool = False
 
     def __post_init__(self) -> None:
         if not (len(self.receipt_code) == 8 and self.receipt_code.isdigit()):

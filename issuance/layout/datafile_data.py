@@ -2,10 +2,13 @@
 
 Two names that the data file does not carry are given by the caller: the province's
 name (for the title) and the supervising finance department's name (for its seal).
+A sandbox receipt is recognised by the SupervisorRemark the platform writes into the
+signed data (``SANDBOX_REMARK``), so the watermark cannot be left off a signed copy.
 """
 
 from __future__ import annotations
 
+from issuance.datafile.builder import SANDBOX_REMARK
 from issuance.datafile.parse import DataFile
 from issuance.layout.data import LayoutData, LayoutItem
 from issuance.layout.receipt_data import ext_fields
@@ -49,4 +52,5 @@ def layout_data_from_datafile(content: DataFile, *, province_name: str, supervis
         original_receipt_code=content.related_receipt_code,
         original_number=f"{content.related_number:010d}" if content.related_number is not None else "",
         ext=ext_fields(content.ext),
+        sandbox=content.supervisor_remark == SANDBOX_REMARK,
     )

@@ -74,6 +74,7 @@ def layout_data_from_receipt(receipt: Receipt) -> LayoutData:
         original_receipt_code=original.receipt_code if original else "",
         original_number=original.number_text if original else "",
         ext=ext_fields(receipt.ext or {}),
+        sandbox=receipt.sandbox,
     )
 
 

@@ -2,7 +2,8 @@
 
 ``render_receipt_pdf`` draws ``LayoutData`` on the pages of its template: the frame and
 labels of the template, the receipt's values, the QR code of the verification URL, the
-two seals, the red-offset mark of red receipts; then it attaches the signed XML.
+two seals, the red-offset mark of red receipts, the watermark of sandbox receipts (联调测试);
+then it attaches the signed XML.
 
 Speed: the template's lines are turned into PDF operators once per process and copied
 into each page; the QR code comes from zxing-cpp's compiled encoder and is written as
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,6 +48,9 @@ rl_config.useA85 = 0
 
 SUPERVISION_LEGEND = "财政电子票据监制章"
 RED_MARK_TEXT = "红字冲销"
+# The remark of a red receipt made by the red-offset service already names its original.
+RED_REMARK_PREFIX = "冲红原票据："
+SANDBOX_WATERMARK = "联调测试票据 无效"
 LABEL_CELL_MM = 27.0
 CODE_BLOCK_MM = 50.0
 # reportlab keeps each document's font subsets in dictionaries shared by the process; threads
@@ -174,7 +179,8 @@ def _draw_document(data: LayoutData, template: Template, font: str, url: str) ->
     g = _geometry(template)
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(g.width, g.height), pageCompression=1, initialFontName=font)
-    canvas.setTitle(f"{data.title} {data.receipt_code}-{data.number}")
+    sandbox_note = f"（{SANDBOX_WATERMARK}）" if data.sandbox else ""
+    canvas.setTitle(f"{data.title} {data.receipt_code}-{data.number}{sandbox_note}")
     canvas.setAuthor(data.payee_unit_name)
     canvas.setSubject(f"票据代码 {data.receipt_code} 票据号码 {data.number} 校验码 {data.check_code}")
     canvas.setCreator("财政电子票据管理系统")
@@ -216,6 +222,8 @@ class _Page:
         self._seals()
         if self.data.is_red:
             self._red_mark()
+        if self.data.sandbox:
+            self._sandbox_watermark()
 
     # The top band: title, receipt code block (the QR code is drawn by the caller).
     def _top_band(self) -> None:
@@ -344,8 +352,8 @@ class _Page:
         shown = set(t.header_fields[: t.header_rows * t.header_columns]) | set(t.split_fields)
         others = [f"{f.label}：{f.value}" for f in d.ext if f.name not in shown]
         remark = d.remark
-        if d.is_red:
-            remark = f"冲红原票据：票据代码 {d.original_receipt_code}，票据号码 {d.original_number}。" + remark
+        if d.is_red and not remark.startswith(RED_REMARK_PREFIX):
+            remark = f"{RED_REMARK_PREFIX}票据代码 {d.original_receipt_code}，票据号码 {d.original_number}。" + remark
         if t.other_row_mm:
             y = (g.split_bottom + g.other_bottom) / 2 - small * 0.35
             self.text.put(label_x, y, "其他信息", small, self.label_rgb)
@@ -465,6 +473,27 @@ class _Page:
             size=3.0,
             text=f"红票 原票据代码 {d.original_receipt_code} 原票据号码 {d.original_number}",
         )
+
+    def _sandbox_watermark(self) -> None:
+        """联调测试票据 无效, large and translucent along the page's diagonal, over everything else.
+
+        Drawn as text (searchable, and read by text extraction), last, so that nothing covers it.
+        """
+        g, canvas = self.g, self.canvas
+        diagonal = math.hypot(g.width, g.height)
+        size = min(64.0, 0.7 * diagonal / stringWidth(SANDBOX_WATERMARK, self.font, 1.0))
+        width = stringWidth(SANDBOX_WATERMARK, self.font, size)
+        canvas.saveState()
+        canvas.translate(g.width / 2, g.height / 2)
+        canvas.rotate(math.degrees(math.atan2(g.height, g.width)))
+        canvas.setFillColorRGB(0.80, 0.10, 0.10)
+        canvas.setFillAlpha(0.28)
+        text = canvas.beginText()
+        text.setFont(self.font, size)
+        text.setTextOrigin(-width / 2, -size * 0.36)
+        text.textOut(SANDBOX_WATERMARK)
+        canvas.drawText(text)
+        canvas.restoreState()
 
 
 def _ext_label(name: str) -> str:

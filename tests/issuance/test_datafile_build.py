@@ -12,6 +12,7 @@ from django.test import override_settings
 from lxml import etree
 
 from issuance.datafile import (
+    SANDBOX_REMARK,
     AuxItem,
     DataFileError,
     DataFileErrorCode,
@@ -19,6 +20,7 @@ from issuance.datafile import (
     datafile_validate,
     receipt_xml_build,
 )
+from issuance.datafile.canonical import document_bytes
 from issuance.datafile.formats import format_amount, format_price, format_quantity, format_signing_time
 from issuance.models import Receipt
 from tests.conftest import nontax_payload, outpatient_payload
@@ -393,3 +395,66 @@ def test_signing_time_is_beijing_time_to_the_second() -> None:
     assert format_signing_time(moment) == "2026-01-05T10:15:31+08:00"
     with pytest.raises(ValueError, match="naive"):
         format_signing_time(datetime.datetime(2026, 1, 5, 10, 15, 31))
+
+
+# --- The text writer: the normal form without an lxml tree -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "A & B <药> 3>2",
+        "carriage\rreturn",
+        "line\nfeed and\ttab",
+        " leading and trailing ",
+        "   ",
+        " \t\r\n",
+        "全角空格\u3000 and NBSP\u00a0",
+        "emoji 😀, U+FDD0 \ufdd0, DEL \x7f, U+0085 \x85",
+        "quotes \" and ' stay",
+        "]]> is text",
+    ],
+)
+def test_each_value_is_written_as_lxml_writes_it_in_the_normal_form(api: Any, value: str) -> None:
+    # given a receipt, and the reference: lxml setting the text in the tree built for it, then the
+    # normal form written from the tree (exclusive C14N, whitespace-only text removed)
+    receipt = issued(api, nontax_payload())
+    receipt.remark = "placeholder"
+    tree = tree_of(receipt_xml_build(receipt))
+    tree.find("EInvoiceData/Main/Remark").text = value
+    # when its remark holds characters that need care, then the writer writes the same bytes
+    receipt.remark = value
+    assert receipt_xml_build(receipt) == document_bytes(tree)
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1f", "\ud800", "\ufffe", "\uffff"])
+def test_a_character_lxml_refuses_is_refused(api: Any, character: str) -> None:
+    receipt = issued(api, nontax_payload())
+    receipt.payer_name = f"张{character}三"
+    with pytest.raises(ValueError):
+        etree.Element("PayerPartyName").text = receipt.payer_name  # the reference refuses it too
+    with pytest.raises(DataFileError) as caught:
+        receipt_xml_build(receipt)
+    assert caught.value.code is DataFileErrorCode.UNREPRESENTABLE
+    assert caught.value.message.startswith("PayerPartyName: U+")
+
+
+def test_a_sandbox_receipt_says_in_its_data_file_that_it_is_not_valid(api: Any) -> None:
+    # given a receipt issued in the sandbox (联调测试)
+    receipt = issued(api, nontax_payload())
+    receipt.sandbox = True
+    # when its data file is built
+    xml = receipt_xml_build(receipt)
+    # then it is valid and its SupervisorRemark, after Checker and before MainExt, says so
+    datafile_validate(xml)
+    assert datafile_parse(xml).supervisor_remark == SANDBOX_REMARK == "联调测试票据，仅供测试，无效"
+    main = [child.tag for child in tree_of(xml).find("EInvoiceData/Main")]
+    assert main[main.index("Checker") + 1] == "SupervisorRemark"
+
+
+def test_a_production_receipt_has_no_supervisor_remark(api: Any) -> None:
+    receipt = issued(api, outpatient_payload())
+    assert receipt.sandbox is False
+    xml = receipt_xml_build(receipt)
+    assert tree_of(xml).find("EInvoiceData/Main/SupervisorRemark") is None
+    assert tree_of(xml).find("EInvoiceData/Main/MainExt") is not None

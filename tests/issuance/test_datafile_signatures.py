@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from issuance.datafile import (
     CheckOutcome,
@@ -21,6 +22,7 @@ from issuance.datafile import (
     datafile_bytes_to_sign,
     datafile_parse,
     datafile_sign,
+    datafile_sign_and_supervise,
     datafile_signed_bytes,
     datafile_supervise,
     datafile_verify_signature,
@@ -376,3 +378,62 @@ def test_a_document_that_is_not_a_data_file_gets_an_answer_not_an_exception() ->
     result = checks(b"<EInvoice>")
     assert {check.outcome for check in result.values()} == {CheckOutcome.DOCUMENT_INVALID}
     assert "DATAFILE_NOT_WELL_FORMED" in result["unit"].reason
+
+
+# --- one pass (the pipeline's path) against the two steps ----------------------------------------
+
+
+@pytest.mark.parametrize("name", ["01-nontax", "02-outpatient", "03-red"])
+@pytest.mark.parametrize("indented", [False, True])
+def test_one_pass_signs_what_a_verifier_recomputes_and_writes_what_the_two_steps_write(
+    name: str, indented: bool, unit_key: sm2.PrivateKey, supervisor_key: sm2.PrivateKey
+) -> None:
+    # given a published unsigned document (escaped text, medical fields, a red receipt), as
+    # published or indented
+    unsigned = (VECTORS / name / "unsigned.xml").read_bytes()
+    if indented:
+        unsigned = etree.tostring(etree.fromstring(unsigned), pretty_print=True, xml_declaration=True, encoding="UTF-8")
+    given: dict[str, bytes] = {}
+    made: dict[str, bytes] = {}
+
+    def signing(role: str, key: sm2.PrivateKey) -> Callable[[bytes], bytes]:
+        def sign(data: bytes) -> bytes:
+            given[role], made[role] = data, sm2.sign(key, data)
+            return made[role]
+
+        return sign
+
+    # when it is signed in one pass with real SM2
+    signed = datafile_sign_and_supervise(
+        unsigned,
+        unit_signer=signing("unit", unit_key),
+        unit_certificate_serial=UNIT_SERIAL,
+        unit_verify=verifier(sm2.public_key_of(unit_key)),
+        number_is_unique=lambda code, number: True,
+        signer=signing("supervisor", supervisor_key),
+        certificate_serial=SUPERVISOR_SERIAL,
+        signing_time=UNIT_TIME,
+    )
+    # then each signer was given exactly the signed part a verifier computes from the result
+    assert given == {role: datafile_signed_bytes(signed, role) for role in ("unit", "supervisor")}
+    assert datafile_verify_signature(signed, role="unit", verify=verifier(sm2.public_key_of(unit_key))).valid
+    assert datafile_verify_signature(signed, role="supervisor", verify=verifier(sm2.public_key_of(supervisor_key)))
+    # and the two steps, given the same signature values, write the same bytes
+    unit_signed = datafile_sign(
+        unsigned, role="unit", signer=lambda data: made["unit"], certificate_serial=UNIT_SERIAL, signing_time=UNIT_TIME
+    )
+    assert (
+        datafile_supervise(
+            unit_signed,
+            unit_verify=verifier(sm2.public_key_of(unit_key)),
+            number_is_unique=lambda code, number: True,
+            signer=lambda data: made["supervisor"],
+            certificate_serial=SUPERVISOR_SERIAL,
+            signing_time=UNIT_TIME,
+        )
+        == signed
+    )
+    # and the result is in the normal form, with the data of the input
+    declaration, body = signed.split(b"\n", 1)
+    assert declaration == b'<?xml version="1.0" encoding="UTF-8"?>' and b"\n" not in body
+    assert datafile_parse(signed).items == datafile_parse(unsigned).items

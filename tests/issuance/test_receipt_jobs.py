@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from issuance.jobs import (
@@ -17,6 +18,8 @@ from issuance.jobs import (
     job_requeue,
     job_run,
     jobs_claim,
+    jobs_create,
+    jobs_done_with,
     jobs_due,
     jobs_run,
     retry_delay,
@@ -229,3 +232,62 @@ def test_the_task_runs_its_chunk_and_counts_the_states(chunk: list[ReceiptJob]) 
     # the receipts are not signed yet: rendering them is refused for good
     assert receipt_jobs_run_task([*_ids(chunk), 10**9]) == {ReceiptJob.State.DEAD: 3, SKIPPED: 1}
     assert "尚未完成签章" in _state(chunk[0]).last_error
+
+
+# --- A step that finishes its jobs in the transaction recording its results -------------------
+
+
+def test_a_step_finishes_its_jobs_in_its_own_transaction(chunk: list[ReceiptJob]) -> None:
+    # given a step that records every receipt's result and finishes the jobs of two of them with it
+    def step(receipt_ids: list[int]) -> dict[int, BaseException | None]:
+        with transaction.atomic():
+            jobs_done_with(receipt_ids=receipt_ids[:2])
+            assert {_state(job).state for job in chunk[:2]} == {ReceiptJob.State.DONE}
+        return dict.fromkeys(receipt_ids)
+
+    # when the chunk runs, then every job is done: two in the step's transaction, the third after it
+    assert jobs_run(job_ids=_ids(chunk), handlers={"render": step}) == {ReceiptJob.State.DONE: 3}
+    assert {_state(job).state for job in chunk} == {ReceiptJob.State.DONE}
+
+
+def test_jobs_finished_in_a_transaction_that_rolls_back_are_retried(chunk: list[ReceiptJob]) -> None:
+    def step(receipt_ids: list[int]) -> dict[int, BaseException | None]:
+        try:
+            with transaction.atomic():
+                jobs_done_with(receipt_ids=receipt_ids)
+                raise OSError("disk gone before commit")
+        except OSError as exc:
+            return dict.fromkeys(receipt_ids, exc)
+
+    assert jobs_run(job_ids=_ids(chunk), handlers={"render": step}) == {ReceiptJob.State.PENDING: 3}
+    assert [(_state(job).state, _state(job).attempts) for job in chunk] == [(ReceiptJob.State.PENDING, 1)] * 3
+
+
+def test_finishing_jobs_outside_a_running_step_does_nothing(chunk: list[ReceiptJob]) -> None:
+    jobs_claim(job_ids=_ids(chunk))
+    jobs_done_with(receipt_ids=[job.receipt_id for job in chunk])
+    assert {_state(job).state for job in chunk} == {ReceiptJob.State.RUNNING}
+
+
+def test_creating_jobs_that_may_exist_keeps_one_row_per_receipt_and_step(
+    chunk: list[ReceiptJob], django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given one receipt whose render job is done, one whose job waits, and one without a job
+    done, waiting, missing = chunk
+    ReceiptJob.objects.filter(pk=done.pk).update(state=ReceiptJob.State.DONE)
+    ReceiptJob.objects.filter(pk=missing.pk).delete()
+    receipts = list(Receipt.objects.filter(pk__in=[job.receipt_id for job in chunk]))
+    enqueued: list[list[int]] = []
+    monkeypatch.setattr("issuance.jobs.jobs_enqueue", enqueued.append)
+    # when render jobs are created for all three
+    with django_capture_on_commit_callbacks(execute=True):
+        ids = jobs_create(receipts=receipts, step=ReceiptJob.Step.RENDER, existing_ok=True)
+    # then each receipt has one, the existing ones unchanged, and the pending ones are enqueued
+    rows = {job.receipt_id: job for job in ReceiptJob.objects.filter(step=ReceiptJob.Step.RENDER)}
+    assert set(rows) == {done.receipt_id, waiting.receipt_id, missing.receipt_id}
+    assert (rows[done.receipt_id].pk, rows[done.receipt_id].state) == (done.pk, ReceiptJob.State.DONE)
+    assert rows[waiting.receipt_id].pk == waiting.pk
+    created = rows[missing.receipt_id]
+    assert (created.state, created.attempts, created.lease_until, created.last_error) == ("pending", 0, None, "")
+    assert created.available_at <= timezone.now() and created.created_at == created.updated_at == created.available_at
+    assert sorted(ids) == sorted([waiting.pk, created.pk]) and enqueued == [ids]

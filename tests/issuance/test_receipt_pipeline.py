@@ -15,6 +15,7 @@ from lxml import etree
 
 from issuance import pipeline
 from issuance.datafile import (
+    SANDBOX_REMARK,
     DataFileError,
     DataFileErrorCode,
     SupervisedSigning,
@@ -34,7 +35,7 @@ from issuance.tasks import receipt_jobs_run_task
 from tests.conftest import nontax_payload, outpatient_payload
 from tests.issuance.conftest import issue_direct
 from zhongtai.audit.models import AuditEvent
-from zhongtai.audit.services import Actor
+from zhongtai.audit.services import Actor, audit_build
 from zhongtai.masterdata.models import Unit
 from zhongtai.signing import sm2
 
@@ -201,25 +202,72 @@ def test_a_chunk_is_signed_with_as_many_queries_for_3_receipts_as_for_12(unit: U
     assert set(renders.values_list("state", flat=True)) == {"pending"}
 
 
-def test_the_chain_is_verified_and_keys_unsealed_once_per_chunk_and_again_for_the_next(
+def _counted(calls: dict[str, int], name: str, function: Any) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        calls[name] += 1
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+def test_keys_are_unsealed_for_each_chunk_and_a_chain_verified_again_only_when_it_changes(
     unit: Unit, pki: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from zhongtai.signing.services import certificate_issue_for_unit
+
+    monkeypatch.setattr(pipeline, "_verdicts", {})
     calls: dict[str, int] = {"chain": 0, "key": 0}
-
-    def counted(name: str, function: Any) -> Any:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            calls[name] += 1
-            return function(*args, **kwargs)
-
-        return wrapper
-
-    monkeypatch.setattr(pipeline, "certificate_chain_verify", counted("chain", pipeline.certificate_chain_verify))
-    monkeypatch.setattr(pipeline, "signing_key_get", counted("key", pipeline.signing_key_get))
+    monkeypatch.setattr(
+        pipeline, "certificate_chain_verify", _counted(calls, "chain", pipeline.certificate_chain_verify)
+    )
+    monkeypatch.setattr(pipeline, "signing_key_get", _counted(calls, "key", pipeline.signing_key_get))
     first, second = _issue_pending(unit, "CA", 5), _issue_pending(unit, "CB", 5)
     receipt_jobs_run_task(first)
     assert calls == {"chain": 1, "key": 2}  # the unit's key and the seal's key
+    # when the next chunk is signed with the same certificates
     receipt_jobs_run_task(second)
-    assert calls == {"chain": 2, "key": 4}  # nothing is kept from one chunk to the next
+    # then the keys are unsealed again, and the verdict on the same certificates is reused
+    assert calls == {"chain": 1, "key": 4}
+    # and a new certificate of the unit is verified before it signs
+    certificate_issue_for_unit(unit=unit, actor=Actor.system("tests"))
+    receipt_jobs_run_task(_issue_pending(unit, "CC", 2))
+    assert calls == {"chain": 2, "key": 6}
+    for receipt in _receipts(first + second):
+        _assert_signed_once(receipt, pki)
+
+
+def test_a_remembered_chain_verdict_holds_only_within_the_validity_of_the_chain(
+    pki: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zhongtai.signing.selectors import ca_certificates_der
+    from zhongtai.signing.x509 import ChainFailure
+
+    monkeypatch.setattr(pipeline, "_verdicts", {})
+    calls: dict[str, int] = {"chain": 0}
+    monkeypatch.setattr(
+        pipeline, "certificate_chain_verify", _counted(calls, "chain", pipeline.certificate_chain_verify)
+    )
+    certificate = pki["unit_cert"]
+    trust = {
+        "trusted_root_der": bytes(pki["ca"].root.certificate.der),
+        "intermediates": tuple(ca_certificates_der()),
+    }
+
+    def verdict(at: datetime.datetime) -> Any:
+        return pipeline.chain_verdict(bytes(certificate.der), at=at, **trust)
+
+    # given a valid verdict remembered now
+    assert verdict(timezone.now()).valid
+    # then it answers for another moment within the validity of the chain, without verifying again
+    assert verdict(certificate.not_after - datetime.timedelta(seconds=1)).valid
+    assert calls["chain"] == 1
+    # but not for a moment outside it: the chain is verified again and refused
+    assert verdict(certificate.not_after + datetime.timedelta(seconds=1)).code is ChainFailure.EXPIRED
+    assert verdict(certificate.not_before - datetime.timedelta(seconds=1)).code is ChainFailure.NOT_YET_VALID
+    assert calls["chain"] == 3
+    # and a refusal is never remembered
+    assert verdict(certificate.not_after + datetime.timedelta(seconds=1)).code is ChainFailure.EXPIRED
+    assert calls["chain"] == 4
 
 
 def test_a_certificate_revoked_between_two_chunks_signs_nothing_in_the_second(unit: Unit, pki: dict[str, Any]) -> None:
@@ -281,6 +329,111 @@ def test_a_receipt_another_worker_signed_meanwhile_keeps_the_first_signature(
     receipt.refresh_from_db()
     assert _files(folder) - before == {receipt.datafile.name}
     _assert_signed_once(receipt, pki)
+
+
+def _sandbox_twin(receipt: Receipt) -> Receipt:
+    """A sandbox (联调测试) receipt with the same code and number: the sandbox numbers apart."""
+    items = list(receipt.items.all())
+    twin = Receipt.objects.get(pk=receipt.pk)
+    twin.pk = None
+    twin.sandbox = True
+    twin.save()
+    for item in items:
+        item.pk = None
+        item.receipt = twin
+        item.save()
+    return twin
+
+
+def test_a_sandbox_receipt_and_a_production_receipt_with_the_same_number_are_both_signed(
+    unit: Unit, pki: dict[str, Any]
+) -> None:
+    # given a production receipt and a sandbox receipt with the same code and number, in one chunk
+    jobs = _issue_pending(unit, "ENV", 1)
+    production = _receipts(jobs)[0]
+    sandbox = _sandbox_twin(production)
+    twin_job = ReceiptJob.objects.create(receipt=sandbox, step="sign", available_at=timezone.now())
+    # when a worker runs the chunk
+    assert receipt_jobs_run_task([*jobs, twin_job.pk]) == {ReceiptJob.State.DONE: 2}
+    # then each is signed, in a file of its own, and only the sandbox one says it is not valid
+    production.refresh_from_db()
+    sandbox.refresh_from_db()
+    _assert_signed_once(production, pki)
+    _assert_signed_once(sandbox, pki)
+    assert production.datafile.name != sandbox.datafile.name
+    remarks = [datafile_parse(_read(receipt.datafile.name)).supervisor_remark for receipt in (production, sandbox)]
+    assert remarks == ["", SANDBOX_REMARK]
+
+
+def _read(name: str) -> bytes:
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()
+
+
+def test_the_audit_row_of_a_signature_is_the_one_audit_build_makes(unit: Unit, pki: dict[str, Any]) -> None:
+    jobs = _issue_pending(unit, "AUD", 2)
+    receipt_jobs_run_task(jobs)
+    for receipt in _receipts(jobs):
+        event = AuditEvent.objects.get(action="receipt.sign", object_id=str(receipt.pk))
+        expected = audit_build(
+            actor=pipeline.PIPELINE,
+            action="receipt.sign",
+            object_type="receipt",
+            object_id=receipt.pk,
+            unit_code=unit.code,
+            region_code=receipt.region_code,
+            data={
+                "unitCert": pki["unit_cert"].serial_number,
+                "supervisorCert": pki["seal_cert"].serial_number,
+                "signedAt": receipt.signed_at.isoformat(),
+            },
+        )
+        fields = ("actor_type", "actor", "action", "object_type", "object_id", "unit_code", "region_code", "data")
+        assert [getattr(event, name) for name in fields] == [getattr(expected, name) for name in fields]
+        assert abs(event.occurred_at - receipt.signed_at) < datetime.timedelta(minutes=1)
+
+
+def test_a_chunk_whose_recording_fails_leaves_its_receipts_pending_and_its_jobs_for_a_retry(
+    unit: Unit, pki: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a database that refuses the render jobs, after the receipts were marked signed and their jobs done
+    def refused(**kwargs: Any) -> list[int]:
+        raise RuntimeError("render jobs refused")
+
+    monkeypatch.setattr(pipeline, "jobs_create", refused)
+    jobs = _issue_pending(unit, "ROLL", 2)
+    folders = [f"receipts/{receipt.receipt_code}/{receipt.number:010d}" for receipt in _receipts(jobs)]
+    before = [_files(folder) for folder in folders]  # the in-memory storage outlives each test's database
+    # when the chunk runs
+    assert receipt_jobs_run_task(jobs) == {ReceiptJob.State.PENDING: 2}
+    # then nothing of the recording stands: no signature, no audit row, no file; the jobs wait for a retry
+    for receipt in _receipts(jobs):
+        assert (receipt.sign_status, receipt.datafile.name) == (SignStatus.PENDING, "")
+        assert not AuditEvent.objects.filter(action="receipt.sign", object_id=str(receipt.pk)).exists()
+    assert [_files(folder) for folder in folders] == before
+    for job in ReceiptJob.objects.filter(pk__in=jobs):
+        assert (job.state, job.attempts) == (ReceiptJob.State.PENDING, 1)
+        assert "render jobs refused" in job.last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_is_recorded_and_its_jobs_finished_in_one_commit(
+    unit: Unit, pki: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given committed receipts whose jobs no worker has run (messages are not sent here)
+    from issuance import jobs as job_module
+
+    monkeypatch.setattr(job_module, "jobs_enqueue", lambda job_ids: None)
+    jobs = _issue_pending(unit, "ONE", 3)
+    # when a worker runs the chunk
+    with CaptureQueriesContext(connection) as queries:
+        assert receipt_jobs_run_task(jobs) == {ReceiptJob.State.DONE: 3}
+    statements = [q["sql"] for q in queries]
+    finishing = [i for i, sql in enumerate(statements) if sql.startswith("UPDATE") and "'done'" in sql]
+    commits = [i for i, sql in enumerate(statements) if sql == "COMMIT"]
+    # then the sign jobs are finished by one statement, inside the transaction that records the signatures
+    assert len(finishing) == 1 and len(commits) == 1 and finishing[0] < commits[0], statements
+    assert set(ReceiptJob.objects.filter(pk__in=jobs).values_list("state", flat=True)) == {"done"}
 
 
 def _files(folder: str) -> set[str]:

@@ -34,6 +34,7 @@ OPERATIONS = {
     "receipt_get_by_bus_no",
     "receipt_list_by_bus_date",
     "reconciliation_daily",
+    "receipt_red_offset",
 }
 
 
@@ -131,6 +132,7 @@ def test_schema_places_operations_under_api_v1(schema: dict[str, Any]) -> None:
         "/api/v1/receipts",
         "/api/v1/receipts/by-bus-no/{bus_no}",
         "/api/v1/receipts/{receipt_code}/{number}",
+        "/api/v1/receipts/{receipt_code}/{number}/red-offset",
         "/api/v1/reconciliation/daily",
     }
 

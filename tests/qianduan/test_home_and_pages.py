@@ -6,10 +6,15 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
+
+from zhongtai.accounts import totp
+from zhongtai.accounts.services import totp_provision, user_create
+from zhongtai.audit.services import Actor
 
 ADMIN_MODELS = [
+    "accounts/profile",
     "audit/auditevent",
     "masterdata/region",
     "masterdata/financebureau",
@@ -29,10 +34,27 @@ ADMIN_MODELS = [
 
 
 @pytest.fixture
-def staff(db: Any) -> Client:
-    User.objects.create_superuser("province", "p@example.org", "pw-Admin-2026")
+def staff(province: Any) -> Client:
+    """The province administrator, signed in through the real pages: password, then TOTP.
+
+    Every admin page below is therefore reached the way a bureau reaches it, with the role
+    group's permissions and the region scoping, not as an all-powerful superuser.
+    """
+    secret = totp.secret_generate()
+    user = user_create(
+        username="province",
+        password="pw-Admin-2026",
+        role="province_admin",
+        display_name="省级管理员",
+        region=province,
+        actor=Actor.system("tests"),
+    )
+    totp_provision(user=user, secret=secret, actor=Actor.system("tests"), now=timezone.now())
     client = Client()
-    client.login(username="province", password="pw-Admin-2026")
+    password_step = client.post("/accounts/login/", {"username": "province", "password": "pw-Admin-2026"})
+    assert password_step["Location"] == "/accounts/login/verify/"
+    code_step = client.post("/accounts/login/verify/", {"code": totp.totp(secret, timezone.now())})
+    assert code_step.status_code == 302 and client.session["_auth_user_id"] == str(user.pk)
     return client
 
 

@@ -9,37 +9,21 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from issuance.models import Receipt
+from issuance.models import Receipt, SignStatus
+from issuance.red_offset import receipt_red_offset
 from tests.conftest import nontax_payload, outpatient_payload
 from tests.issuance.conftest import BATCH, DAILY, error_of, fields_of
-from zhongtai.core.money import amount_in_capitals
+from zhongtai.audit.services import Actor
 
 BUS_DAY = "2025-03-01"
 
 
-def red_offset_of(receipt: Receipt, number: int) -> Receipt:
-    """A red receipt of ``receipt`` (no red-offset service yet: written as the service will)."""
-    receipt.status = "red_offset"
-    receipt.save(update_fields=["status"])
-    return Receipt.objects.create(
-        receipt_code=receipt.receipt_code,
-        number=number,
-        check_code="abcdef",
-        kind=receipt.kind,
-        unit=receipt.unit,
-        region_code=receipt.region_code,
-        is_red=True,
-        related_receipt=receipt,
-        bus_date=receipt.bus_date,
-        source=Receipt.Source.API,
-        issued_by="tests",
-        issued_at=receipt.issued_at,
-        issue_date=receipt.issue_date,
-        payer_type=receipt.payer_type,
-        payer_name=receipt.payer_name,
-        total_amount=-receipt.total_amount,
-        total_amount_upper=amount_in_capitals(-receipt.total_amount),
-    )
+def red_offset_of(receipt: Receipt) -> Receipt:
+    """The red receipt of ``receipt``, made by the red-offset service (signing is not under test here)."""
+    Receipt.objects.filter(pk=receipt.pk).update(sign_status=SignStatus.SIGNED)
+    receipt.refresh_from_db()
+    red, _ = receipt_red_offset(receipt=receipt, reason="退费", actor=Actor.system("tests"), source="api")
+    return red
 
 
 @pytest.fixture
@@ -98,7 +82,7 @@ def test_daily_totals_by_issue_date_ignore_the_business_date(api: Any, day_of_re
 def test_daily_totals_count_red_receipts_apart_with_negative_amounts(api: Any, day_of_receipts: None) -> None:
     # given one of today's non-tax receipts was red-offset
     original = Receipt.objects.get(bus_no="N1")
-    red_offset_of(original, number=1000)
+    red_offset_of(original)
     # then the red receipt is counted apart and the net amount is reduced
     body = totals(api, f"date={today()}")
     nontax = body["kinds"][0]

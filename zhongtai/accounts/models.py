@@ -27,7 +27,11 @@ UNIT_ROLES = frozenset({Role.UNIT_ADMIN, Role.CASHIER})
 
 
 class Profile(models.Model):
-    """A platform user's role and scope, plus their sign-in protection state."""
+    """A platform user's role and scope, plus their second factor.
+
+    Lockout after failed sign-ins is kept apart, in :class:`LoginThrottle`, keyed by the
+    name that was typed: unknown names must behave exactly like known ones.
+    """
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE, related_name="profile"
@@ -63,15 +67,12 @@ class Profile(models.Model):
     )
     phone = models.CharField("手机号码", max_length=20, blank=True)
 
-    # Second factor (TOTP, RFC 6238). The secret is sealed under the key-encryption key.
-    totp_secret_sealed = models.BinaryField("动态口令密钥（加密）", null=True, blank=True, editable=False)
+    # Second factor (TOTP, RFC 6238). The secret (base32) is sealed with the key-encryption
+    # key by zhongtai.gateway.crypto.secret_encrypt, which yields text.
+    totp_secret_sealed = models.TextField("动态口令密钥（加密）", blank=True, default="", editable=False)
     totp_enabled_at = models.DateTimeField("动态口令启用时间", null=True, blank=True, editable=False)
     # The last accepted time step: a code is accepted once only.
     totp_last_step = models.BigIntegerField("最近使用的口令时间步", null=True, blank=True, editable=False)
-
-    # Lockout after repeated failures. Kept in the database, so every web host sees it.
-    failed_logins = models.PositiveIntegerField("连续登录失败次数", default=0, editable=False)
-    locked_until = models.DateTimeField("锁定至", null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
@@ -133,3 +134,24 @@ class Profile(models.Model):
                 raise ValidationError({"issuing_point": "只有收费员可以限定开票点。"})
             if self.issuing_point is not None and self.issuing_point.unit_id != self.unit_id:
                 raise ValidationError({"issuing_point": "开票点不属于该用户的单位。"})
+
+
+class LoginThrottle(models.Model):
+    """Consecutive failed sign-ins for one typed username, and the lock they caused.
+
+    Keyed by the normalised name as typed, whether or not such an account exists, so the
+    answers never reveal which names are real. In the database, so every web host sees it.
+    """
+
+    username_key = models.CharField("登录名（规范化）", max_length=150, unique=True)
+    failures = models.PositiveIntegerField("连续失败次数", default=0)
+    last_failure_at = models.DateTimeField("最近失败时间", null=True, blank=True)
+    locked_until = models.DateTimeField("锁定至", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "登录失败记录"
+        verbose_name_plural = "登录失败记录"
+        indexes = [models.Index(fields=["last_failure_at"], name="login_throttle_last_failure")]
+
+    def __str__(self) -> str:
+        return f"{self.username_key}（{self.failures}）"

@@ -158,6 +158,8 @@ class Scope:
         from issuance.models import Receipt
 
         qs = Receipt.objects.all() if queryset is None else queryset
+        # Joint-testing (sandbox) receipts are never valid: no portal or workbench page shows them.
+        qs = qs.filter(sandbox=False)
         if self.region_prefix is not None:
             return qs.filter(region_code__startswith=self.region_prefix)
         if self.unit_id is None:

@@ -4,17 +4,29 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from zhongtai.accounts.admin_scoping import RegionScopedAdmin
 from zhongtai.audit.services import Actor
 from zhongtai.gateway.models import ApiCredential
 from zhongtai.gateway.services import credential_revoke
 
 
 @admin.register(ApiCredential)
-class ApiCredentialAdmin(admin.ModelAdmin):
-    list_display = ("app_id", "unit", "scope", "status", "label", "created_at", "revoked_at")
-    list_filter = ("status", "scope")
+class ApiCredentialAdmin(RegionScopedAdmin, admin.ModelAdmin):
+    scope_region_paths = ("unit__region__code",)
+    list_display = ("app_id", "unit", "scope", "sandbox", "status", "label", "created_at", "revoked_at")
+    list_filter = ("status", "scope", "sandbox")
     search_fields = ("app_id", "unit__code", "unit__name")
-    readonly_fields = ("app_id", "unit", "scope", "status", "created_at", "created_by", "revoked_at", "revoked_by")
+    readonly_fields = (
+        "app_id",
+        "unit",
+        "scope",
+        "sandbox",
+        "status",
+        "created_at",
+        "created_by",
+        "revoked_at",
+        "revoked_by",
+    )
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -25,6 +25,8 @@ class ApiCredential(models.Model):
     secret_encrypted = models.TextField("密钥（加密存储）", editable=False)
     label = models.CharField("用途说明", max_length=100, blank=True)
     scope = models.CharField("权限范围", max_length=8, choices=Scope.choices, default=Scope.ISSUE)
+    # A sandbox credential (联调测试) issues and sees only sandbox receipts, numbered apart and never valid.
+    sandbox = models.BooleanField("联调测试凭证", default=False)
     status = models.CharField("状态", max_length=8, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     created_by = models.CharField("创建人", max_length=128)
@@ -37,7 +39,8 @@ class ApiCredential(models.Model):
         ordering = ["unit__code", "created_at"]
 
     def __str__(self) -> str:
-        return f"{self.app_id}（{self.get_status_display()}）"
+        environment = "，联调测试" if self.sandbox else ""
+        return f"{self.app_id}（{self.get_status_display()}{environment}）"
 
 
 class UsedNonce(models.Model):

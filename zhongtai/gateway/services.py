@@ -28,8 +28,13 @@ def credential_create(
     scope: str = ApiCredential.Scope.ISSUE,
     app_id: str | None = None,
     secret: str | None = None,
+    sandbox: bool = False,
 ) -> IssuedCredential:
-    """New credentials for an interface unit. ``app_id``/``secret`` only for fixed demo data."""
+    """New credentials for an interface unit. ``app_id``/``secret`` only for fixed demo data.
+
+    ``sandbox`` credentials (联调测试) work in the sandbox only: what they issue is numbered
+    apart, marked as test receipts and never valid, and they see no production receipt.
+    """
     if unit.connection_mode != Unit.ConnectionMode.INTERFACE:
         raise ApplicationError(GatewayError.UNIT_NOT_INTERFACE, "只有接口单位可以申请接口应用凭证。")
     if scope not in ApiCredential.Scope.values:
@@ -43,6 +48,7 @@ def credential_create(
             secret_encrypted=secret_encrypt(secret),
             label=label,
             scope=scope,
+            sandbox=sandbox,
             created_by=actor.name,
         )
         audit_record(
@@ -52,7 +58,7 @@ def credential_create(
             object_id=app_id,
             unit_code=unit.code,
             region_code=unit.region.code,
-            data={"scope": scope, "label": label},
+            data={"scope": scope, "label": label, "sandbox": sandbox},
         )
     return IssuedCredential(credential=credential, secret=secret)
 

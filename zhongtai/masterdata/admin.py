@@ -5,6 +5,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from zhongtai.accounts.admin_scoping import RegionScopedAdmin, RegionScopedInline
+from zhongtai.accounts.scoping import Scope
 from zhongtai.audit.services import Actor
 from zhongtai.core.errors import ApplicationError
 from zhongtai.gateway.services import credential_create
@@ -20,15 +22,22 @@ from zhongtai.masterdata.models import (
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(RegionScopedAdmin, admin.ModelAdmin):
+    scope_region_paths = ("code",)
     list_display = ("code", "name", "level", "parent")
     list_filter = ("level",)
     search_fields = ("code", "name")
     autocomplete_fields = ("parent",)
 
+    def scope_writable(self, scope: Scope, obj: Region) -> bool:
+        # A bureau manages the regions below its own; its own region is the level above's.
+        own_code = (scope.region_prefix or "").ljust(6, "0")
+        return super().scope_writable(scope, obj) and (scope.is_province or obj.code != own_code)
+
 
 @admin.register(FinanceBureau)
-class FinanceBureauAdmin(admin.ModelAdmin):
+class FinanceBureauAdmin(RegionScopedAdmin, admin.ModelAdmin):
+    scope_region_paths = ("region__code",)
     list_display = ("name", "region", "contact_person", "contact_phone")
     search_fields = ("name", "region__code", "region__name")
     autocomplete_fields = ("region",)
@@ -40,7 +49,8 @@ class IssuingPointInline(admin.TabularInline):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(RegionScopedAdmin, admin.ModelAdmin):
+    scope_region_paths = ("region__code",)
     list_display = ("code", "name", "unit_type", "connection_mode", "region", "status", "numbering_mode")
     list_filter = ("unit_type", "connection_mode", "status", "numbering_mode")
     search_fields = ("code", "name", "credit_code")
@@ -76,20 +86,24 @@ class UnitAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReceiptKind)
-class ReceiptKindAdmin(admin.ModelAdmin):
+class ReceiptKindAdmin(RegionScopedAdmin, admin.ModelAdmin):
+    scope_province_wide = True
     list_display = ("code", "name", "category_code", "kind_code", "specimen_code", "retention_years", "active")
     list_filter = ("active", "is_medical")
     search_fields = ("code", "name")
 
 
-class FeeStandardInline(admin.TabularInline):
+class FeeStandardInline(RegionScopedInline, admin.TabularInline):
+    scope_region_paths = ("region__code",)
+    scope_null_is_province_wide = "region"
     model = FeeStandard
     extra = 0
     autocomplete_fields = ("region",)
 
 
 @admin.register(FeeItem)
-class FeeItemAdmin(admin.ModelAdmin):
+class FeeItemAdmin(RegionScopedAdmin, admin.ModelAdmin):
+    scope_province_wide = True
     list_display = ("code", "name", "unit_of_measure", "income_class", "fund_nature", "valid_from", "valid_to")
     list_filter = ("income_class", "fund_nature", "kinds")
     search_fields = ("code", "name")
@@ -98,7 +112,9 @@ class FeeItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(FeeStandard)
-class FeeStandardAdmin(admin.ModelAdmin):
+class FeeStandardAdmin(RegionScopedAdmin, admin.ModelAdmin):
+    scope_region_paths = ("region__code",)
+    scope_null_is_province_wide = "region"
     list_display = ("fee_item", "region", "mode", "amount", "min_amount", "max_amount", "valid_from", "valid_to")
     list_filter = ("mode",)
     search_fields = ("fee_item__code", "fee_item__name", "approval_document")
@@ -106,7 +122,8 @@ class FeeStandardAdmin(admin.ModelAdmin):
 
 
 @admin.register(IssuingPoint)
-class IssuingPointAdmin(admin.ModelAdmin):
+class IssuingPointAdmin(RegionScopedAdmin, admin.ModelAdmin):
+    scope_region_paths = ("unit__region__code",)
     list_display = ("code", "name", "unit", "active")
     list_filter = ("active",)
     search_fields = ("code", "name", "unit__code", "unit__name")

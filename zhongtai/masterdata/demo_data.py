@@ -8,8 +8,8 @@ real-estate registration fee notice (发改价格规〔2016〕2559号). Receipt 
 kind codes other than 01/01 (non-tax) and 06/01, 06/02 (medical), which appear in
 public samples, are this demo's choice.
 
-Everything here is for demonstration only: the password and the API secret below are
-public and must never be used outside a demo.
+Everything here is for demonstration only: the password, the TOTP secrets and the API
+secret below are public and must never be used outside a demo.
 """
 
 from __future__ import annotations
@@ -1474,15 +1474,65 @@ RECEIPT_WEIGHT_DEFAULT = 1
 
 @dataclass(frozen=True)
 class DemoUser:
+    """A demo login. ``role`` is a zhongtai.accounts Role value; the scope is a region or a unit.
+
+    ``totp_secret`` (base32) is a fixed, PUBLISHED demo secret for the bureau users, who must
+    use a second factor: add it to an authenticator app, or print the current code with
+    ``manage.py demo_totp <username>``. It is public, so it protects nothing: demo only.
+    """
+
     username: str
     display_name: str
     role: str
-    is_superuser: bool
+    note: str
+    region_code: str = ""
+    unit_code: str = ""
+    point_code: str = ""
+    is_superuser: bool = False
+    totp_secret: str = ""
 
 
+# Published demo TOTP secrets: base32 of SHA-1("erec-demo-totp:<username>"), 20 bytes each.
 DEMO_USERS: tuple[DemoUser, ...] = (
-    DemoUser("admin", "湖南省财政厅", "省级管理员（超级用户）", True),
-    DemoUser("changsha", "长沙市财政局", "市级财政部门工作人员（只读查看基础数据）", False),
+    DemoUser(
+        "admin",
+        "湖南省财政厅管理员",
+        "province_admin",
+        "省级管理员（超级用户）",
+        region_code=PROVINCE_CODE,
+        is_superuser=True,
+        totp_secret="SEP7OWPMFDHCRQ56MFI2M2SZ47GAP3UH",
+    ),
+    DemoUser(
+        "hunan",
+        "湖南省财政厅工作人员",
+        "bureau_staff",
+        "省级财政部门工作人员（审批接入与上线申请）",
+        region_code=PROVINCE_CODE,
+        totp_secret="IAY4GYLGOBSG5K3OD4GLGZ7LMWUFREPF",
+    ),
+    DemoUser(
+        "changsha",
+        "长沙市财政局工作人员",
+        "bureau_staff",
+        "市级财政部门工作人员（长沙市及下辖区县）",
+        region_code="430100",
+        totp_secret="SMPHQ5APWCXZJLIJO2TQB7MOXEWVOHDE",
+    ),
+    DemoUser(
+        "furong",
+        "芙蓉区财政局工作人员",
+        "bureau_staff",
+        "县级财政部门工作人员（芙蓉区）",
+        region_code="430102",
+        totp_secret="QMSPX624VYL6RX3JAQX4WIEFVWRSFSJG",
+    ),
+    DemoUser("auditor", "长沙市审计员", "auditor", "审计员（长沙市，只读）", region_code="430100"),
+    DemoUser("unitadmin", "芙蓉分局票据管理员", "unit_admin", "单位管理员（联网单位）", unit_code="430102003"),
+    DemoUser(
+        "cashier", "芙蓉分局收费员", "cashier", "收费员（户政出入境服务窗口）", unit_code="430102003", point_code="HZ01"
+    ),
+    DemoUser("cashier2", "天心区法院收费员", "cashier", "收费员（联网单位）", unit_code="430103001"),
 )
 
 DEMO_API_APP_ID = "ak_demo_furong_hospital"

@@ -3,12 +3,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from zhongtai.accounts.admin_scoping import RegionScopedAdmin
 from zhongtai.numbering.models import NumberRange, NumberSequence
 
 
 @admin.register(NumberSequence)
-class NumberSequenceAdmin(admin.ModelAdmin):
-    list_display = ("receipt_code", "kind", "year", "next_number")
+class NumberSequenceAdmin(RegionScopedAdmin, admin.ModelAdmin):
+    scope_province_wide = True  # one counter per receipt code for the whole province
+    list_display = ("receipt_code", "sandbox", "kind", "year", "next_number")
+    list_filter = ("sandbox",)
     search_fields = ("receipt_code",)
 
     # Sequences move only through allocation; editing them by hand would break gaplessness.
@@ -23,7 +26,8 @@ class NumberSequenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(NumberRange)
-class NumberRangeAdmin(admin.ModelAdmin):
+class NumberRangeAdmin(RegionScopedAdmin, admin.ModelAdmin):
+    scope_region_paths = ("region__code", "unit__region__code")
     list_display = ("receipt_code", "start_number", "end_number", "cursor", "region", "unit", "created_at")
     search_fields = ("receipt_code", "unit__code", "unit__name", "region__name")
 

@@ -15,11 +15,14 @@ from django.db.models import F
 from zhongtai.numbering.models import NumberRange, NumberSequence
 
 
-def lock_sequences(*, receipt_codes: Iterable[str]) -> dict[str, NumberSequence]:
+def lock_sequences(*, receipt_codes: Iterable[str], sandbox: bool = False) -> dict[str, NumberSequence]:
+    """The sequences of ``receipt_codes`` in one environment (production or sandbox), locked."""
     assert transaction.get_connection().in_atomic_block, "lock outside a transaction"
     codes = sorted(set(receipt_codes))
     rows = (
-        NumberSequence.objects.select_for_update(of=("self",)).filter(receipt_code__in=codes).order_by("receipt_code")
+        NumberSequence.objects.select_for_update(of=("self",))
+        .filter(receipt_code__in=codes, sandbox=sandbox)
+        .order_by("receipt_code")
     )
     return {row.receipt_code: row for row in rows}
 

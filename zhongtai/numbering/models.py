@@ -9,13 +9,16 @@ MAX_RECEIPT_NUMBER = 9_999_999_999
 
 
 class NumberSequence(models.Model):
-    """The next unassigned number of one receipt code (票据代码).
+    """The next unassigned number of one receipt code (票据代码) in one environment.
 
     Allocation locks this row inside the issuing transaction, so a failed
-    issuance rolls the counter back with it: numbers are gapless.
+    issuance rolls the counter back with it: numbers are gapless. The sandbox
+    (联调测试) has a sequence of its own for each code, so that test traffic never
+    uses up, nor reveals, production numbers.
     """
 
-    receipt_code = models.CharField("票据代码", max_length=8, unique=True)
+    receipt_code = models.CharField("票据代码", max_length=8)
+    sandbox = models.BooleanField("联调测试", default=False)
     kind = models.ForeignKey("masterdata.ReceiptKind", verbose_name="票据种类", on_delete=models.PROTECT)
     year = models.PositiveSmallIntegerField("年度")
     next_number = models.BigIntegerField("下一号码", default=1)
@@ -23,8 +26,9 @@ class NumberSequence(models.Model):
     class Meta:
         verbose_name = "票据号码序列"
         verbose_name_plural = "票据号码序列"
-        ordering = ["receipt_code"]
+        ordering = ["receipt_code", "sandbox"]
         constraints = [
+            models.UniqueConstraint(fields=["receipt_code", "sandbox"], name="sequence_code_unique_per_environment"),
             models.CheckConstraint(
                 condition=Q(next_number__gte=1, next_number__lte=MAX_RECEIPT_NUMBER + 1),
                 name="sequence_next_number_in_bounds",
@@ -32,7 +36,8 @@ class NumberSequence(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.receipt_code} → {self.next_number:010d}"
+        suffix = "（联调测试）" if self.sandbox else ""
+        return f"{self.receipt_code}{suffix} → {self.next_number:010d}"
 
 
 class NumberRange(models.Model):
@@ -41,6 +46,9 @@ class NumberRange(models.Model):
     The province reserves blocks from the code's sequence and hands them down the
     region tree; a unit issues from its blocks in order. ``cursor`` is the next
     number not yet handed down (region holder) or not yet issued (unit holder).
+
+    Ranges are production numbers only: in the sandbox (联调测试) every receipt takes
+    the next number of the sandbox sequence, whatever the unit's numbering mode.
     """
 
     receipt_code = models.CharField("票据代码", max_length=8, db_index=True)

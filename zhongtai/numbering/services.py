@@ -8,6 +8,9 @@ Two ways to number, both gapless:
 
 Allocation runs inside the caller's issuing transaction: if the issuance fails, the
 allocation rolls back with it and no number is burnt.
+
+The sandbox (联调测试) numbers from sequences of its own (``sandbox=True``), always in
+auto mode: its receipts never take, nor show, a production number.
 """
 
 from __future__ import annotations
@@ -39,24 +42,26 @@ def format_number(number: int) -> str:
     return f"{number:010d}"
 
 
-def sequence_ensure(*, kind: ReceiptKind, year: int) -> NumberSequence:
-    """The sequence row of a code, created on first use (safe under concurrency)."""
+def sequence_ensure(*, kind: ReceiptKind, year: int, sandbox: bool = False) -> NumberSequence:
+    """The sequence row of a code in one environment, created on first use (safe under concurrency)."""
     code = receipt_code_for(kind=kind, year=year)
     try:
-        return NumberSequence.objects.get(receipt_code=code)
+        return NumberSequence.objects.get(receipt_code=code, sandbox=sandbox)
     except NumberSequence.DoesNotExist:
         pass
     try:
         with transaction.atomic():
-            return NumberSequence.objects.create(receipt_code=code, kind=kind, year=year)
+            return NumberSequence.objects.create(receipt_code=code, sandbox=sandbox, kind=kind, year=year)
     except IntegrityError:
-        return NumberSequence.objects.get(receipt_code=code)
+        return NumberSequence.objects.get(receipt_code=code, sandbox=sandbox)
 
 
-def exhaustion_error(*, unit: Unit, receipt_code: str, needed: int, available: int) -> ApplicationError:
+def exhaustion_error(
+    *, unit: Unit, receipt_code: str, needed: int, available: int, sandbox: bool = False
+) -> ApplicationError:
     """The refusal for a request that found no number left for its receipt code."""
     extra = {"receiptCode": receipt_code, "needed": needed, "available": available}
-    if unit.numbering_mode == Unit.NumberingMode.RANGE:
+    if unit.numbering_mode == Unit.NumberingMode.RANGE and not sandbox:
         return ApplicationError(
             NumberingError.RANGE_EXHAUSTED,
             f"本单位票据代码 {receipt_code} 的号段余量不足，请向财政部门申领号段。",
@@ -68,37 +73,44 @@ def exhaustion_error(*, unit: Unit, receipt_code: str, needed: int, available: i
     )
 
 
-def numbers_allocate(*, unit: Unit, needs: dict[str, int], partial: bool = False) -> dict[str, list[int]]:
+def numbers_allocate(
+    *, unit: Unit, needs: dict[str, int], partial: bool = False, sandbox: bool = False
+) -> dict[str, list[int]]:
     """Allocate ``needs[code]`` numbers per receipt code for ``unit``, in the caller's transaction.
 
     The sequences (or the unit's ranges) stay locked until the caller commits, which
-    is what makes numbers gapless and unique. Callers ensure sequences exist first.
-    When numbers run out, the whole allocation is refused; with ``partial`` the
-    lists are shorter instead, so that a batch can refuse only what did not fit.
+    is what makes numbers gapless and unique. Callers ensure sequences exist first
+    (``sequence_ensure`` with the same ``sandbox``). When numbers run out, the whole
+    allocation is refused; with ``partial`` the lists are shorter instead, so that a
+    batch can refuse only what did not fit. In the sandbox the numbers come from the
+    sandbox sequences, whatever the unit's numbering mode.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("numbers_allocate must run inside the issuing transaction")
     needs = {code: count for code, count in needs.items() if count > 0}
     if not needs:
         return {}
-    if unit.numbering_mode == Unit.NumberingMode.RANGE:
+    if unit.numbering_mode == Unit.NumberingMode.RANGE and not sandbox:
         allocated = _allocate_from_ranges(unit=unit, needs=needs)
     else:
-        allocated = _allocate_from_sequences(needs=needs)
+        allocated = _allocate_from_sequences(needs=needs, sandbox=sandbox)
     if not partial:
         for code, count in needs.items():
             if len(allocated[code]) < count:
-                raise exhaustion_error(unit=unit, receipt_code=code, needed=count, available=len(allocated[code]))
+                raise exhaustion_error(
+                    unit=unit, receipt_code=code, needed=count, available=len(allocated[code]), sandbox=sandbox
+                )
     return allocated
 
 
-def _allocate_from_sequences(*, needs: dict[str, int]) -> dict[str, list[int]]:
-    sequences = lock_sequences(receipt_codes=needs)
+def _allocate_from_sequences(*, needs: dict[str, int], sandbox: bool = False) -> dict[str, list[int]]:
+    sequences = lock_sequences(receipt_codes=needs, sandbox=sandbox)
     allocated: dict[str, list[int]] = {}
     for code in sorted(needs):
         sequence = sequences.get(code)
         if sequence is None:
-            raise RuntimeError(f"sequence {code} missing; call sequence_ensure first")
+            environment = "sandbox " if sandbox else ""
+            raise RuntimeError(f"{environment}sequence {code} missing; call sequence_ensure first")
         first = sequence.next_number
         count = max(0, min(needs[code], MAX_RECEIPT_NUMBER - first + 1))
         if count:

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from zhongtai.accounts.admin_scoping import RegionScopedAdmin
 from zhongtai.audit.services import Actor
 from zhongtai.core.errors import ApplicationError
 from zhongtai.signing.models import Certificate, CertificateAuthority, RevocationList
@@ -66,7 +67,8 @@ def _revoke_action(reason: Certificate.RevocationReason) -> Callable[..., None]:
 
 
 @admin.register(Certificate)
-class CertificateAdmin(_ReadOnlyAdmin):
+class CertificateAdmin(RegionScopedAdmin, _ReadOnlyAdmin):
+    scope_region_paths = ("unit__region__code", "bureau__region__code")
     list_display = (
         "serial_number",
         "role",

@@ -116,7 +116,7 @@ def test_issuing_credentials_is_audited_without_the_secret(unit: Unit) -> None:
     issued = credential_create(unit=unit, actor=Actor.user("admin"), label="HIS", scope=ApiCredential.Scope.READ)
     event = AuditEvent.objects.get(action="credential.create", object_id=issued.credential.app_id)
     assert (event.actor, event.unit_code, event.region_code) == ("admin", unit.code, "430102")
-    assert event.data == {"scope": "read", "label": "HIS"}
+    assert event.data == {"scope": "read", "label": "HIS", "sandbox": False}
     assert issued.secret not in str(event.data)
 
 

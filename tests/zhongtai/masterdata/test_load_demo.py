@@ -196,7 +196,57 @@ class TestDemoProvince:
         assert admin.is_superuser and admin.check_password(demo.DEMO_PASSWORD)
         city_user = get_user_model().objects.get(username="changsha")
         assert city_user.is_staff and not city_user.is_superuser and city_user.check_password(demo.DEMO_PASSWORD)
-        assert city_user.has_perm("masterdata.view_unit") and not city_user.has_perm("masterdata.change_unit")
+        # bureau staff manage their region's master data (scoped in the admin) but never delete it
+        assert city_user.has_perm("masterdata.change_unit") and not city_user.has_perm("masterdata.delete_unit")
+        assert city_user.profile.region.code == "430100" and city_user.profile.totp_enabled
+
+    def test_demo_logins_have_their_roles_scopes_and_second_factor(self) -> None:
+        # given the loaded demo / then every demo login exists with its role and scope
+        from zhongtai.accounts.models import Profile
+
+        expected = {
+            "admin": ("province_admin", "430000", None, None, True),
+            "hunan": ("bureau_staff", "430000", None, None, True),
+            "changsha": ("bureau_staff", "430100", None, None, True),
+            "furong": ("bureau_staff", "430102", None, None, True),
+            "auditor": ("auditor", "430100", None, None, False),
+            "unitadmin": ("unit_admin", None, "430102003", None, False),
+            "cashier": ("cashier", None, "430102003", "HZ01", False),
+            "cashier2": ("cashier", None, "430103001", None, False),
+        }
+        profiles = Profile.objects.select_related("user", "region", "unit", "issuing_point").filter(
+            user__username__in=expected
+        )
+        found = {
+            p.user.username: (
+                p.role,
+                p.region.code if p.region else None,
+                p.unit.code if p.unit else None,
+                p.issuing_point.code if p.issuing_point else None,
+                p.totp_enabled,
+            )
+            for p in profiles
+        }
+        assert found == expected
+        assert {u.username for u in demo.DEMO_USERS} == set(expected)
+        for profile in profiles:
+            assert profile.user.check_password(demo.DEMO_PASSWORD)
+            assert profile.user.is_staff == (profile.role in {"province_admin", "bureau_staff"})
+        assert Unit.objects.get(code="430102003").connection_mode == Unit.ConnectionMode.NETWORKED
+        assert Unit.objects.get(code="430103001").connection_mode == Unit.ConnectionMode.NETWORKED
+
+    def test_units_hold_paper_stock_except_those_that_stopped_paper(self) -> None:
+        from issuance.paper.selectors import paper_stock_summary
+        from zhongtai.onboarding.models import UnitRollout
+
+        # the demo cashier's unit can convert receipts to paper
+        cashier_unit = Unit.objects.get(code="430102003")
+        assert sum(row.on_hand for row in paper_stock_summary(unit=cashier_unit)) == 1_000
+        # units whose paper receipts were stopped had their blank forms retired (核销清理)
+        stopped = UnitRollout.objects.filter(paper_stopped_at__isnull=False).select_related("unit")
+        assert stopped.exists()
+        for rollout in stopped:
+            assert sum(row.on_hand for row in paper_stock_summary(unit=rollout.unit)) == 0
 
     def test_range_unit_holds_numbers_handed_down_province_city_unit(self) -> None:
         # given the loaded demo / then the range-numbered unit holds a block from its city's block,

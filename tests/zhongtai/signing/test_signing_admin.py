@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
+from zhongtai.accounts.models import Profile
 from zhongtai.audit.models import AuditEvent
 from zhongtai.signing.models import Certificate, CertificateAuthority
 from zhongtai.signing.services import CaHierarchy, crl_generate
@@ -24,8 +25,10 @@ def admin_client(db: Any) -> Client:
 
 
 @pytest.fixture
-def viewer_client(db: Any) -> Client:
+def viewer_client(province: Any) -> Client:
+    # The workbench admits bureau roles only; this one may view certificates but not change them.
     user = User.objects.create_user("auditor", password="pw-Auditor-2026", is_staff=True)
+    Profile.objects.create(user=user, role="bureau_staff", region=province)
     user.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_certificate", "view_certificateauthority"])
     )

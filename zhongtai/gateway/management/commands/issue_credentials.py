@@ -18,6 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--unit", required=True, help="单位编码 unit code")
         parser.add_argument("--label", default="", help="用途说明")
         parser.add_argument("--scope", choices=ApiCredential.Scope.values, default=ApiCredential.Scope.ISSUE)
+        parser.add_argument(
+            "--sandbox",
+            action="store_true",
+            help="联调测试凭证：只能在联调测试环境开具和查询票据（单独编号，票据无效）。Sandbox credentials.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -30,10 +35,13 @@ class Command(BaseCommand):
                 actor=Actor.system("manage.py issue_credentials"),
                 label=options["label"],
                 scope=options["scope"],
+                sandbox=options["sandbox"],
             )
         except ApplicationError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         self.stdout.write(f"unit:   {unit.code} {unit.name}")
         self.stdout.write(f"app_id: {issued.credential.app_id}")
         self.stdout.write(f"secret: {issued.secret}")
+        if issued.credential.sandbox:
+            self.stdout.write("sandbox: yes（联调测试凭证：开具的票据仅供测试，无效）")
         self.stdout.write("密钥只显示这一次，请妥善保存。The secret is shown only once.")

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models, transaction
 from django.db.models import Count, Max
@@ -28,10 +27,15 @@ from django.utils import timezone
 
 from issuance.jobs import jobs_create
 from issuance.models import Receipt, ReceiptJob, SignStatus
+from issuance.paper.demo import paper_demo_load
 from issuance.payload import IssueInput, parse_issue_input
 from issuance.rules import id_card_valid
 from issuance.services import receipts_issue
-from zhongtai.audit.services import Actor
+from verification.demo import verification_demo_load
+from zhongtai.accounts import totp
+from zhongtai.accounts.models import Profile
+from zhongtai.accounts.services import profile_create, totp_provision, user_create
+from zhongtai.audit.services import Actor, audit_record
 from zhongtai.core.money import FEN, round_to_fen
 from zhongtai.gateway.models import ApiCredential
 from zhongtai.gateway.services import credential_create
@@ -49,6 +53,7 @@ from zhongtai.masterdata.selectors import fee_standards_for
 from zhongtai.masterdata.validators import CREDIT_CODE_ALPHABET, credit_code_check_char
 from zhongtai.numbering.models import NumberRange
 from zhongtai.numbering.services import number_range_hand_down, number_range_reserve, receipt_code_for
+from zhongtai.onboarding.demo import onboarding_demo_load
 from zhongtai.signing.models import Certificate
 from zhongtai.signing.selectors import certificate_current_for_bureau, certificate_current_for_unit
 from zhongtai.signing.services import (
@@ -97,11 +102,14 @@ class Command(BaseCommand):
             items = _fee_items_load(kinds, regions, created)
             units = _units_load(regions, kinds, items, created)
             _range_unit_numbers_ensure(units[demo.DEMO_RANGE_UNIT_CODE], regions, kinds, needed=1)
-            _users_load(created)
+            _users_load(regions, units, created)
             _credentials_load(units[demo.DEMO_API_UNIT_CODE], created)
+            created.update(paper_demo_load())  # before onboarding, which retires stopped units' stock
+            created.update(onboarding_demo_load())
         _pki_load(regions, created)
         issued = _receipts_load(target=target, units=units, kinds=kinds, regions=regions)
         _pipeline_backfill()
+        created.update(verification_demo_load())  # reimbursing parties, their credentials, demo entries
         self._summary(created, issued, time.monotonic() - started)
 
     def _summary(self, created: Counter[str], issued: int, seconds: float) -> None:
@@ -364,25 +372,39 @@ def _range_unit_numbers_ensure(
         number_range_hand_down(parent_id=city_range.pk, count=unit_count, actor=ACTOR, to_unit=unit)
 
 
-def _users_load(created: Counter[str]) -> None:
+def _users_load(regions: dict[str, Region], units: dict[str, Unit], created: Counter[str]) -> None:
+    """Demo logins with their roles, and the published demo TOTP secret for the bureau users.
+
+    A missing user is created; an existing one keeps everything it has and only gets what it
+    lacks (a profile, the second factor), so a demo loaded before roles existed is upgraded.
+    """
     user_model = get_user_model()
     for spec in demo.DEMO_USERS:
-        if user_model.objects.filter(username=spec.username).exists():
-            continue
-        if spec.is_superuser:
-            user_model.objects.create_superuser(
-                spec.username, email="", password=demo.DEMO_PASSWORD, first_name=spec.display_name
+        region = regions[spec.region_code] if spec.region_code else None
+        unit = units[spec.unit_code] if spec.unit_code else None
+        point = unit.issuing_points.get(code=spec.point_code) if unit is not None and spec.point_code else None
+        scope = {"region": region, "unit": unit, "issuing_point": point}
+        user = user_model.objects.filter(username=spec.username).first()
+        if user is None:
+            user = user_create(
+                username=spec.username,
+                password=demo.DEMO_PASSWORD,
+                role=spec.role,
+                display_name=spec.display_name,
+                actor=ACTOR,
+                **scope,
             )
-        else:
-            user = user_model.objects.create_user(
-                spec.username, email="", password=demo.DEMO_PASSWORD, first_name=spec.display_name, is_staff=True
+            created["user"] += 1
+        elif not Profile.objects.filter(user=user).exists():
+            profile_create(user=user, role=spec.role, display_name=spec.display_name, actor=ACTOR, **scope)
+        if spec.is_superuser and not user.is_superuser:
+            user_model.objects.filter(pk=user.pk).update(is_superuser=True, is_staff=True)
+            audit_record(
+                actor=ACTOR, action="user.superuser_grant", object_type="user", object_id=spec.username, data={}
             )
-            # Read-only master data in the admin until the bureaus' roles exist; no receipts
-            # (payers' personal data), because the admin does not scope by region yet.
-            user.user_permissions.set(
-                Permission.objects.filter(content_type__app_label="masterdata", codename__startswith="view_")
-            )
-        created["user"] += 1
+        profile = Profile.objects.get(user=user)
+        if spec.totp_secret and not profile.totp_enabled:
+            totp_provision(user=user, secret=totp.secret_from_base32(spec.totp_secret), actor=ACTOR, now=timezone.now())
 
 
 def _credentials_load(unit: Unit, created: Counter[str]) -> None:

@@ -1,0 +1,321 @@
+"""Reads of public verification: finding a receipt by its elements, its verdict, its entries."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Max, QuerySet, Sum
+
+from issuance.models import Receipt, SignStatus
+from issuance.states import ReceiptStatus
+from issuance.verifier import CHECK_TITLES, DatabaseTrust, receipt_file_verify
+from verification.models import ReceiptEntry, ReimbursingParty, VerificationCounter
+from zhongtai.signing.models import Certificate, CertificateAuthority
+
+# Compared when no receipt has the code and number, so that a missing receipt costs the same
+# work as a wrong check code. Not hex: it never equals a check code.
+_DUMMY_CHECK_CODE = "zzzzzz"
+ZERO = Decimal("0.00")
+
+
+def receipt_find_by_elements(
+    *,
+    receipt_code: str,
+    number: int,
+    check_code: str,
+    issue_date: datetime.date | None = None,
+    total_amount: Decimal | None = None,
+    payer_name: str | None = None,
+) -> Receipt | None:
+    """The receipt the public may see with these elements (查验要素), or None (查无此票).
+
+    None, alike, for no such receipt, a wrong check code, a sandbox receipt (联调测试票据, never
+    valid), a receipt whose signatures are not complete, or an optional element (issue date,
+    total, payer) that does not match. The check code is compared in constant time, against
+    a dummy when there is no row, so that both cases do the same work.
+    """
+    candidate = (
+        Receipt.objects.filter(receipt_code=receipt_code, number=number, sandbox=False)
+        .select_related("kind", "unit")
+        .first()
+    )
+    stored = candidate.check_code if candidate is not None else _DUMMY_CHECK_CODE
+    matched = hmac.compare_digest(stored.lower().encode(), check_code.strip().lower().encode())
+    if candidate is None or not matched:
+        return None
+    if candidate.sign_status != SignStatus.SIGNED or not candidate.datafile:
+        return None
+    if issue_date is not None and candidate.issue_date != issue_date:
+        return None
+    if total_amount is not None and candidate.total_amount != total_amount:
+        return None
+    if payer_name and candidate.payer_name.strip() != payer_name.strip():
+        return None
+    return candidate
+
+
+def receipt_public_get(*, receipt_id: int) -> Receipt | None:
+    """A receipt by id for a download link: only a signed production receipt."""
+    return (
+        Receipt.objects.filter(pk=receipt_id, sandbox=False, sign_status=SignStatus.SIGNED)
+        .select_related("kind", "unit")
+        .first()
+    )
+
+
+# --- the verdict on both signatures -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    name: str
+    title: str
+    ok: bool | None
+    code: str
+
+
+@dataclass(frozen=True)
+class ReceiptVerdict:
+    """Whether the stored, signed data file proves the receipt genuine (真票), and each check."""
+
+    genuine: bool
+    checks: tuple[CheckLine, ...]
+    reason: str  # the first failure, in Chinese; "" when genuine
+
+
+def _trust_generation() -> str:
+    """Changes whenever the verdict of an unchanged data file could change.
+
+    The verifier trusts the platform's records: the province's root CA and the revocations
+    recorded for certificates. Revocations are final (never undone) and only added, so their
+    count and latest time, with the active roots, name the state of trust.
+    """
+    revoked = Certificate.objects.filter(status=Certificate.Status.REVOKED).aggregate(
+        n=Count("pk"), last=Max("revoked_at")
+    )
+    roots = CertificateAuthority.objects.filter(
+        kind=CertificateAuthority.Kind.ROOT, status=CertificateAuthority.Status.ACTIVE
+    ).values_list("certificate_id", flat=True)
+    last = revoked["last"].timestamp() if revoked["last"] else 0
+    return f"{revoked['n']}:{last}:{sorted(r or 0 for r in roots)}"
+
+
+def _verdict_key(receipt: Receipt) -> str:
+    basis = "|".join(
+        [
+            receipt.datafile.name,
+            receipt.signed_at.isoformat() if receipt.signed_at else "",
+            receipt.unit_cert_serial,
+            receipt.supervisor_cert_serial,
+            _trust_generation(),
+        ]
+    )
+    return f"verify:verdict:{receipt.pk}:{hashlib.sha256(basis.encode()).hexdigest()[:32]}"
+
+
+def _verdict_compute(receipt: Receipt) -> ReceiptVerdict:
+    with receipt.datafile.open("rb") as handle:
+        content = handle.read()
+    verdict = receipt_file_verify(content=content, trust=DatabaseTrust())
+    checks = tuple(CheckLine(c.name, CHECK_TITLES.get(c.name, c.name), c.ok, c.code) for c in verdict.checks)
+    summary = verdict.summary
+    if not verdict.valid:
+        reason = verdict.failures[0].reason if verdict.failures else "数据文件未通过验证。"
+        return ReceiptVerdict(False, checks, reason)
+    # Valid signatures over another receipt's data would prove nothing about this one.
+    same = summary is not None and (
+        summary.receipt_code,
+        summary.number,
+        summary.check_code,
+        Decimal(summary.total_amount or "0"),
+    ) == (receipt.receipt_code, receipt.number_text, receipt.check_code, receipt.total_amount)
+    if not same:
+        return ReceiptVerdict(False, checks, "数据文件所载票据与平台登记的票据不一致。")
+    return ReceiptVerdict(True, checks, "")
+
+
+def receipt_verdict(*, receipt: Receipt) -> ReceiptVerdict:
+    """Both signatures, their certificate chains, revocation and roles (issuance/verifier.py).
+
+    The stored, signed data file is verified against the platform's trust anchors. The
+    result is cached per receipt: a data file never changes once signed, and the key also
+    names the file, the signing time and the state of trust (revocations, roots), so that a
+    revoked certificate or a re-signed receipt is verified afresh. The status is never
+    cached: callers read it from the receipt.
+    """
+    key = _verdict_key(receipt)
+    cached = cache.get(key)
+    if isinstance(cached, dict):
+        return ReceiptVerdict(
+            genuine=bool(cached["genuine"]),
+            checks=tuple(CheckLine(*line) for line in cached["checks"]),
+            reason=str(cached["reason"]),
+        )
+    verdict = _verdict_compute(receipt)
+    cache.set(
+        key,
+        {
+            "genuine": verdict.genuine,
+            "checks": [[c.name, c.title, c.ok, c.code] for c in verdict.checks],
+            "reason": verdict.reason,
+        },
+        timeout=settings.EREC_VERIFY_VERDICT_CACHE_SECONDS,
+    )
+    return verdict
+
+
+# --- status and entries -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryBrief:
+    """An active entry as another party (or the public API) may see it."""
+
+    entry_id: int
+    party_name: str
+    party_type: str
+    kind: str
+    kind_label: str
+    amount: Decimal
+    entry_date: datetime.date
+    entered_at: datetime.datetime
+    mine: bool
+
+    @property
+    def own_entry_id(self) -> int | None:
+        """The entry's id for the party that made it (to cancel it); hidden from other parties."""
+        return self.entry_id if self.mine else None
+
+
+@dataclass(frozen=True)
+class EntriesSummary:
+    total_amount: Decimal
+    claimed_amount: Decimal
+    remaining_amount: Decimal
+    entries: tuple[EntryBrief, ...]
+
+    @property
+    def reimbursed(self) -> bool:
+        return bool(self.entries)
+
+
+def receipt_active_entries(*, receipt: Receipt) -> QuerySet[ReceiptEntry]:
+    return (
+        ReceiptEntry.objects.filter(receipt=receipt, status=ReceiptEntry.Status.ACTIVE)
+        .select_related("party")
+        .order_by("entered_at", "id")
+    )
+
+
+def receipt_entries_summary(*, receipt: Receipt, party: ReimbursingParty | None = None) -> EntriesSummary:
+    """What the active entries claim of the receipt, and what remains (read from the entries themselves)."""
+    entries = tuple(
+        EntryBrief(
+            entry_id=entry.pk,
+            party_name=entry.party.name,
+            party_type=entry.party.party_type,
+            kind=entry.kind,
+            kind_label=entry.get_kind_display(),
+            amount=entry.amount,
+            entry_date=entry.entry_date,
+            entered_at=entry.entered_at,
+            mine=party is not None and entry.party_id == party.pk,
+        )
+        for entry in receipt_active_entries(receipt=receipt)
+    )
+    total = receipt.total_amount if receipt.total_amount > 0 else ZERO
+    claimed = sum((entry.amount for entry in entries), ZERO)
+    return EntriesSummary(total, claimed, max(total - claimed, ZERO), entries)
+
+
+def receipt_is_reimbursed(*, receipt: Receipt) -> bool:
+    return ReceiptEntry.objects.filter(receipt=receipt, status=ReceiptEntry.Status.ACTIVE).exists()
+
+
+def receipt_status_labels(*, receipt: Receipt, reimbursed: bool) -> list[str]:
+    """The public status (状态): 正常 / 已冲红 / 已换开纸质票据, and 已报销 when any entry stands."""
+    if receipt.status == ReceiptStatus.ISSUED:
+        labels = [] if reimbursed else [ReceiptStatus.ISSUED.label]
+    else:
+        labels = [ReceiptStatus(receipt.status).label]
+    if reimbursed:
+        labels.append("已报销")
+    return labels
+
+
+def verification_count_get(*, receipt: Receipt) -> int:
+    return VerificationCounter.objects.filter(receipt=receipt).values_list("count", flat=True).first() or 0
+
+
+@dataclass(frozen=True)
+class ReceiptAnswer:
+    """What a verification answers: the receipt, its verdict, its public status and entries."""
+
+    receipt: Receipt
+    verdict: ReceiptVerdict
+    status_labels: tuple[str, ...]
+    entries: EntriesSummary
+    verification_count: int
+
+    @property
+    def status_label(self) -> str:
+        return "、".join(self.status_labels)
+
+
+def receipt_answer_get(
+    *, receipt: Receipt, verification_count: int, party: ReimbursingParty | None = None
+) -> ReceiptAnswer:
+    """The answer to a verification of ``receipt`` (found by its elements)."""
+    entries = receipt_entries_summary(receipt=receipt, party=party)
+    return ReceiptAnswer(
+        receipt=receipt,
+        verdict=receipt_verdict(receipt=receipt),
+        status_labels=tuple(receipt_status_labels(receipt=receipt, reimbursed=entries.reimbursed)),
+        entries=entries,
+        verification_count=verification_count,
+    )
+
+
+# --- a party's entries --------------------------------------------------------------------------
+
+
+def entry_list(
+    *,
+    party: ReimbursingParty,
+    receipt_code: str | None = None,
+    number: int | None = None,
+    since: datetime.datetime | None = None,
+) -> QuerySet[ReceiptEntry]:
+    """The party's own entries (active and cancelled), oldest first; nobody else's."""
+    entries = ReceiptEntry.objects.filter(party=party).select_related("receipt", "party")
+    if receipt_code is not None:
+        entries = entries.filter(receipt__receipt_code=receipt_code)
+    if number is not None:
+        entries = entries.filter(receipt__number=number)
+    if since is not None:
+        entries = entries.filter(entered_at__gte=since)
+    return entries.order_by("entered_at", "id")
+
+
+def entry_get_for_party(
+    *, party: ReimbursingParty, entry_id: int, receipt_code: str, number: int
+) -> ReceiptEntry | None:
+    """One of the party's entries, on the receipt named; another party's entry is None (404)."""
+    return (
+        ReceiptEntry.objects.filter(
+            pk=entry_id, party=party, receipt__receipt_code=receipt_code, receipt__number=number, receipt__sandbox=False
+        )
+        .select_related("receipt", "party")
+        .first()
+    )
+
+
+def entries_claimed_total(*, receipt: Receipt) -> Decimal:
+    value = ReceiptEntry.objects.filter(receipt=receipt, status=ReceiptEntry.Status.ACTIVE).aggregate(s=Sum("amount"))
+    return value["s"] or ZERO
