@@ -75,6 +75,7 @@ def paper_stock_receive(
     The range may not overlap any range of the same paper code, whichever unit holds it.
     """
     _check_range(paper_code=paper_code, start_number=start_number, end_number=end_number)
+    _require_paper_not_stopped(unit_id=unit.pk)
     note = _clean_note(note, field="note")
     try:
         with transaction.atomic():
@@ -184,6 +185,7 @@ def receipt_paper_convert(
     with transaction.atomic():
         current = lock_receipt(receipt_id=receipt.pk)
         _check_convertible(current)
+        _require_paper_not_stopped(unit_id=current.unit_id)
         stocks = lock_unit_stocks(unit_id=current.unit_id)
         stock, number = _choose_number(stocks, paper_code=paper_code, paper_number=paper_number)
         use = _print(stock=stock, number=number, receipt=current, actor=actor)
@@ -346,6 +348,21 @@ def _check_range(*, paper_code: str, start_number: int, end_number: int) -> None
             PaperError.PAPER_RANGE_INVALID,
             f"一次登记的号段不能超过 {MAX_STOCK_RANGE} 份，请核对起止号码。",
             {"fields": {"endNumber": f"号段不能超过 {MAX_STOCK_RANGE} 份。"}, "max": MAX_STOCK_RANGE},
+        )
+
+
+def _require_paper_not_stopped(*, unit_id: int) -> None:
+    """A unit whose paper receipts were stopped (停用纸质票据) takes no paper stock and prints no paper."""
+    from zhongtai.onboarding.models import UnitRollout  # onboarding builds on paper, not the reverse
+
+    stopped = UnitRollout.objects.filter(unit_id=unit_id, paper_stopped_at__isnull=False).first()
+    if stopped is not None:
+        raise ApplicationError(
+            PaperError.PAPER_STOPPED,
+            f"本单位已于 {timezone.localtime(stopped.paper_stopped_at):%Y-%m-%d} 停用纸质票据，"
+            "不能再领用或换开纸质票据。",
+            {"paperStoppedAt": stopped.paper_stopped_at.isoformat()},
+            status=409,
         )
 
 

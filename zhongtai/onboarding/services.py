@@ -38,6 +38,7 @@ from zhongtai.onboarding.models import (
     UnitRollout,
 )
 from zhongtai.onboarding.selectors import checklist_missing
+from zhongtai.signing.services import unit_hosted_certificate_ensure
 
 APPLICATION = "onboarding_application"
 
@@ -365,6 +366,9 @@ def application_approve(*, scope: Scope, application: Application) -> Applicatio
         application.approved_at = now
         application.approved_by = scope.username
         application.save()
+        if sandbox and application.key_custody == Application.KeyCustody.HOSTED:
+            # The platform keeps this unit's signing key: its (sandbox) receipts can be signed at once.
+            unit_hosted_certificate_ensure(unit=unit, actor=_actor(scope))
         if sandbox:
             _rollout_mark(unit=unit, field="joint_test_at", at=now)
         else:

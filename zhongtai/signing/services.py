@@ -370,6 +370,26 @@ def certificate_issue_for_unit(
     return certificate
 
 
+def unit_hosted_certificate_ensure(*, unit: Unit, actor: Actor) -> Certificate | None:
+    """The unit's current signature certificate, issued now with a hosted key if it has none.
+
+    For units whose key the platform keeps (networked units, interface units that chose a hosted
+    key): without a certificate their receipts could not be signed. Returns None when the
+    province's CA has not been bootstrapped yet (``ca_bootstrap`` then issues it later).
+    """
+    from zhongtai.signing.selectors import certificate_current_for_unit
+
+    current = certificate_current_for_unit(unit=unit)
+    if current is not None:
+        return current
+    try:
+        return certificate_issue_for_unit(unit=unit, actor=actor)
+    except ApplicationError as error:
+        if error.code == SigningError.CA_NOT_BOOTSTRAPPED:
+            return None
+        raise
+
+
 def certificate_issue_for_bureau(
     *, bureau: FinanceBureau, actor: Actor, now: datetime.datetime | None = None
 ) -> Certificate:

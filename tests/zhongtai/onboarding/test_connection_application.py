@@ -388,3 +388,21 @@ def test_a_second_approval_is_refused(approved_connection: Application, province
         application=approved_connection,
     )
     assert ApiCredential.objects.count() == 1
+
+
+def test_approval_with_a_hosted_key_gives_the_unit_a_signing_certificate(
+    confirmed_connection: Application, province_admin: Any, unit: Unit, province: Any
+) -> None:
+    # given the CA runs and the application chose a hosted key (the default of connection_details)
+    from zhongtai.audit.services import Actor
+    from zhongtai.signing.selectors import certificate_current_for_unit
+    from zhongtai.signing.services import ca_bootstrap
+
+    ca_bootstrap(province=province, actor=Actor.system("tests"))
+    assert confirmed_connection.key_custody == Application.KeyCustody.HOSTED
+    assert certificate_current_for_unit(unit=unit) is None
+    # when the province approves
+    application_approve(scope=scope(province_admin), application=confirmed_connection)
+    # then the platform holds the unit's key and can sign its sandbox receipts
+    certificate = certificate_current_for_unit(unit=unit)
+    assert certificate is not None and certificate.private_key_sealed

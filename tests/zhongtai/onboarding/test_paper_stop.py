@@ -98,6 +98,18 @@ def test_a_networked_unit_that_issued_in_the_portal_stops_paper_with_clean_up(
     # and a second stop is refused
     with pytest.raises(ApplicationError):
         file_stop(unit_admin, networked_unit)
+    # and the unit takes no new paper stock and prints no paper copy any more
+    from issuance.paper.errors import PaperError
+    from issuance.paper.services import paper_stock_receive
+
+    with pytest.raises(ApplicationError) as refused:
+        paper_stock_receive(
+            unit=networked_unit, paper_code=stock.paper_code, start_number=900, end_number=999, actor=ACTOR
+        )
+    assert refused.value.code == PaperError.PAPER_STOPPED
+    with pytest.raises(ApplicationError) as refused:
+        receipt_paper_convert(receipt=issued_in_portal, actor=ACTOR)
+    assert refused.value.code == PaperError.PAPER_STOPPED
 
 
 def test_a_stop_is_refused_while_a_paper_copy_is_outstanding(

@@ -292,3 +292,20 @@ def test_only_bureau_users_import(unit_admin: Any, auditor: Any, cashier: Any, f
         assert client.get(TEMPLATE_URL).status_code == 403
         assert upload(client, xlsx([row("430102601")])).status_code == 403
     assert not Unit.objects.filter(code="430102601").exists()
+
+
+def test_a_new_networked_unit_gets_a_hosted_signing_certificate(
+    changsha_client: Client, furong: Region, pki: dict[str, Any]
+) -> None:
+    # given the province's CA is running
+    from zhongtai.signing.selectors import certificate_current_for_unit
+
+    # when a networked and an interface unit are imported
+    rows = [row("430102111"), row("430102112", connection_mode="接口单位")]
+    assert upload(changsha_client, xlsx(rows)).status_code == 302
+
+    # then the networked unit can have its receipts signed at once; the interface unit waits for
+    # its connection application, where it chooses who keeps its key
+    networked = certificate_current_for_unit(unit=Unit.objects.get(code="430102111"))
+    assert networked is not None and networked.private_key_sealed
+    assert certificate_current_for_unit(unit=Unit.objects.get(code="430102112")) is None

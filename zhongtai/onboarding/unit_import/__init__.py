@@ -38,6 +38,7 @@ from zhongtai.onboarding.unit_import.columns import (
     RowError,
 )
 from zhongtai.onboarding.unit_import.workbooks import import_error_workbook, unit_import_template
+from zhongtai.signing.services import unit_hosted_certificate_ensure
 
 __all__ = [
     "COLUMNS",
@@ -115,6 +116,10 @@ def _write(*, scope: Scope, outcome: ImportOutcome, digest: str) -> None:
             for unit in units
         ]
         AuditEvent.objects.bulk_create(audits, batch_size=500)
+        # A new networked unit issues in the portal at once: the platform keeps its signing key.
+        for unit in new:
+            if unit.connection_mode == Unit.ConnectionMode.NETWORKED and unit.status == Unit.Status.ACTIVE:
+                unit_hosted_certificate_ensure(unit=unit, actor=actor)
         audit_record(
             actor=actor,
             action="onboarding.units_import",
