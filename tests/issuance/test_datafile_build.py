@@ -419,7 +419,7 @@ def test_each_value_is_written_as_lxml_writes_it_in_the_normal_form(api: Any, va
     # given a receipt, and the reference: lxml setting the text in the tree built for it, then the
     # normal form written from the tree (exclusive C14N, whitespace-only text removed)
     receipt = issued(api, nontax_payload())
-    receipt.remark = "placeholder"
+    receipt.remark = "any remark, replaced below"
     tree = tree_of(receipt_xml_build(receipt))
     tree.find("EInvoiceData/Main/Remark").text = value
     # when its remark holds characters that need care, then the writer writes the same bytes
