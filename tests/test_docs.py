@@ -12,10 +12,14 @@ from typing import Any
 import pytest
 
 from issuance.errors import IssuanceError
+from issuance.paper.errors import PaperError
+from issuance.paper.urls import urlpatterns as paper_urls
 from issuance.payload import parse_issue_input
 from issuance.urls import urlpatterns as issuance_urls
 from settlement.urls import urlpatterns as settlement_urls
 from tests.conftest import outpatient_payload
+from verification.errors import VerificationError
+from verification.urls import urlpatterns as public_urls
 from zhongtai.audit.services import Actor
 from zhongtai.core.errors import CommonError
 from zhongtai.gateway import signing
@@ -58,7 +62,9 @@ def client_example() -> ModuleType:
 
 
 @pytest.mark.parametrize(
-    "code", [*CommonError, *GatewayError, *NumberingError, *IssuanceError], ids=lambda code: str(code)
+    "code",
+    [*CommonError, *GatewayError, *NumberingError, *IssuanceError, *PaperError, *VerificationError],
+    ids=lambda code: str(code),
 )
 def test_every_error_code_is_in_the_api_guide(code: str) -> None:
     # given an error code of any app / then the API guide's error tables list it
@@ -77,7 +83,9 @@ def test_every_requirable_payer_field_is_in_the_api_guide(name: str) -> None:
     assert f"`{name}`" in API_MD
 
 
-@pytest.mark.parametrize("pattern", [*issuance_urls, *settlement_urls], ids=lambda p: str(p.pattern))
+@pytest.mark.parametrize(
+    "pattern", [*issuance_urls, *settlement_urls, *paper_urls, *public_urls], ids=lambda p: str(p.pattern)
+)
 def test_every_endpoint_is_in_the_api_guide(pattern: Any) -> None:
     # given a URL of the API / then the guide names its path (up to the first parameter)
     fixed_part = str(pattern.pattern).split("<", 1)[0]
