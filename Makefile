@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite lint screenshots bench bench-issue bench-pipeline bench-render install migrate demo worker schema clean
+.PHONY: run test test-sqlite lint screenshots bench bench-issue bench-pipeline bench-render bench-verify install migrate demo worker schema clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "需要 Python 3.11（$(PYTHON)）。Python 3.11 is required."; exit 1; }
@@ -47,6 +47,7 @@ bench: install
 	$(PY) bench/issue.py
 	$(PY) bench/pipeline.py
 	$(PY) bench/render.py
+	$(PY) bench/verify.py
 
 bench-issue: install
 	$(PY) bench/issue.py
@@ -56,6 +57,9 @@ bench-pipeline: install
 
 bench-render: install
 	$(PY) bench/render.py
+
+bench-verify: install
+	$(PY) bench/verify.py
 
 schema: install
 	$(PY) manage.py spectacular --file docs/openapi.yaml --validate
