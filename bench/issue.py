@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -366,45 +367,42 @@ class Target:
     server_pid: int
 
 
-def run_phase(*, scenario: Scenario, clients: int, duration: float, target: Target, warm: bool) -> PhaseResult:
+def clients_run(
+    *,
+    label: str,
+    clients: int,
+    duration: float,
+    job_for: Callable[[int, float, float], Any],
+    client_main: Callable[[Any, Any], None],
+    server_pid: int,
+) -> tuple[list[dict[str, Any]], dict[str, float], float]:
+    """Fork ``clients`` load processes that start together, measure the server's CPU meanwhile.
+
+    ``job_for(index, start_at, deadline)`` makes each client's job; ``client_main(job, results)``
+    puts one report (a dict, with ``crash`` when it failed) on ``results``. Returns the reports,
+    the CPU figures of the measured window and the common start time. Shared by the benchmarks.
+    """
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     start_at = time.time() + 0.5  # lets every client fork and sleep before the common start
     deadline = start_at + duration
-    stage = "W" if warm else "M"
     processes = [
-        context.Process(
-            target=_client_main,
-            args=(
-                ClientJob(
-                    index=i,
-                    port=target.port,
-                    app_id=target.app_id,
-                    secret=target.secret,
-                    scenario=scenario,
-                    prefix=f"{scenario.tag}{stage}-{i:02d}-",
-                    start_at=start_at,
-                    deadline=deadline,
-                ),
-                results,
-            ),
-            name=f"bench-client-{i}",
-        )
+        context.Process(target=client_main, args=(job_for(i, start_at, deadline), results), name=f"{label}-{i}")
         for i in range(clients)
     ]
     for process in processes:
         process.start()
-    probe = CpuProbe(target.server_pid)
+    probe = CpuProbe(server_pid)
     time.sleep(max(0.0, start_at - time.time()))
     probe.start()
-    reports = []
+    reports: list[dict[str, Any]] = []
     try:
         give_up = deadline + REQUEST_TIMEOUT + 30
         while len(reports) < clients:
             reports.append(results.get(timeout=max(1.0, give_up - time.time())))
         cpu = probe.stop()
     except queue.Empty as exc:
-        raise RuntimeError(f"{scenario.name}: {clients - len(reports)} client(s) never reported") from exc
+        raise RuntimeError(f"{label}: {clients - len(reports)} client(s) never reported") from exc
     finally:
         for process in processes:
             process.join(timeout=5)
@@ -413,7 +411,33 @@ def run_phase(*, scenario: Scenario, clients: int, duration: float, target: Targ
                 process.join(timeout=5)
     crashes = [r["crash"] for r in reports if "crash" in r]
     if crashes:
-        raise RuntimeError(f"{scenario.name}: a client crashed:\n{crashes[0]}")
+        raise RuntimeError(f"{label}: a client crashed:\n{crashes[0]}")
+    return reports, cpu, start_at
+
+
+def run_phase(*, scenario: Scenario, clients: int, duration: float, target: Target, warm: bool) -> PhaseResult:
+    stage = "W" if warm else "M"
+
+    def job_for(index: int, start_at: float, deadline: float) -> ClientJob:
+        return ClientJob(
+            index=index,
+            port=target.port,
+            app_id=target.app_id,
+            secret=target.secret,
+            scenario=scenario,
+            prefix=f"{scenario.tag}{stage}-{index:02d}-",
+            start_at=start_at,
+            deadline=deadline,
+        )
+
+    reports, cpu, start_at = clients_run(
+        label=scenario.name,
+        clients=clients,
+        duration=duration,
+        job_for=job_for,
+        client_main=_client_main,
+        server_pid=target.server_pid,
+    )
     cpu["clients"] = sum(r["cpu"] for r in reports) / cpu["seconds"] if cpu else 0.0
     errors = [r["first_error"] for r in reports if r["first_error"]]
     return PhaseResult(

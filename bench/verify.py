@@ -23,9 +23,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import math
-import multiprocessing
 import os
-import queue
 import random
 import secrets
 import shlex
@@ -251,40 +249,14 @@ def run_phase(
     server_pid: int,
     warm: bool,
 ) -> PhaseResult:
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    start_at = time.time() + 0.5
-    deadline = start_at + duration
-    processes = [
-        context.Process(
-            target=_client_main,
-            args=(ClientJob(i, port, app_id, secret, scenario, targets, start_at, deadline), results),
-            name=f"bench-verify-client-{i}",
-        )
-        for i in range(clients)
-    ]
-    for process in processes:
-        process.start()
-    probe = issue_bench.CpuProbe(server_pid)
-    time.sleep(max(0.0, start_at - time.time()))
-    probe.start()
-    reports = []
-    try:
-        give_up = deadline + REQUEST_TIMEOUT + 30
-        while len(reports) < clients:
-            reports.append(results.get(timeout=max(1.0, give_up - time.time())))
-        cpu = probe.stop()
-    except queue.Empty as exc:
-        raise RuntimeError(f"{scenario.name}: {clients - len(reports)} client(s) never reported") from exc
-    finally:
-        for process in processes:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
-    crashes = [r["crash"] for r in reports if "crash" in r]
-    if crashes:
-        raise RuntimeError(f"{scenario.name}: a client crashed:\n{crashes[0]}")
+    reports, cpu, start_at = issue_bench.clients_run(
+        label=scenario.name,
+        clients=clients,
+        duration=duration,
+        job_for=lambda i, start_at, deadline: ClientJob(i, port, app_id, secret, scenario, targets, start_at, deadline),
+        client_main=_client_main,
+        server_pid=server_pid,
+    )
     errors = [r["first_error"] for r in reports if r["first_error"]]
     return PhaseResult(
         scenario=scenario,
