@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The national platform simulator that `make run` starts beside the platform (docs/national.md).
+NATSIM_PORT ?= 8700
 
-.PHONY: run test test-sqlite lint screenshots bench bench-issue bench-pipeline bench-render bench-verify install migrate demo worker schema clean
+.PHONY: natsim run test test-sqlite lint screenshots bench bench-issue bench-pipeline bench-render bench-verify install migrate demo worker schema clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "需要 Python 3.11（$(PYTHON)）。Python 3.11 is required."; exit 1; }
@@ -27,7 +29,11 @@ demo: migrate
 run: demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py demo_logins
-	HOST=$(HOST) PORT=$(PORT) bash bin/serve.sh
+	HOST=$(HOST) PORT=$(PORT) NATSIM_PORT=$(NATSIM_PORT) bash bin/serve.sh
+
+# The simulator alone, in the foreground (as `make run` starts it, without the platform).
+natsim: install
+	$(PY) -m natsim serve --data var/natsim --port $(NATSIM_PORT) --control
 
 worker: install
 	$(VENV)/bin/celery -A config worker --loglevel INFO --concurrency 2

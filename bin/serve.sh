@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
 # Serve the platform: gunicorn, plus a Celery worker and beat when REDIS_URL names a broker.
 # Without REDIS_URL (the embedded default) tasks run in-process and no worker is needed.
+#
+# Beside it, the national platform simulator (natsim, docs/national.md) on NATSIM_HOST:NATSIM_PORT
+# (127.0.0.1:8700), with the demo province 430000 registered (its root CA exported from the
+# platform, a shared secret generated once into var/natsim/secret) and the demo receipts of
+# Hubei and Guangdong stored; EREC_NATIONAL_URL and EREC_NATIONAL_SECRET point the platform at it.
+# When EREC_NATIONAL_URL is already set (the real national platform, or empty to keep events in
+# the outbox) or NATSIM=0, no simulator is started and the platform's settings are left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
+NATSIM_HOST=${NATSIM_HOST:-127.0.0.1}
+NATSIM_PORT=${NATSIM_PORT:-8700}
+NATSIM_DATA=${NATSIM_DATA:-var/natsim}
 VENV=.venv
+PY="$VENV/bin/python"
 pids=()
 cleanup() {
   for pid in "${pids[@]:-}"; do
@@ -14,6 +25,45 @@ cleanup() {
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
+
+start_natsim() {
+  mkdir -p "$NATSIM_DATA" var/run
+  local secret_file="$NATSIM_DATA/secret"
+  if [ -n "${EREC_NATIONAL_SECRET:-}" ]; then
+    (umask 077 && printf '%s' "$EREC_NATIONAL_SECRET" >"$secret_file")
+  elif [ ! -s "$secret_file" ]; then
+    (umask 077 && "$PY" -c 'import secrets; print(secrets.token_hex(32), end="")' >"$secret_file")
+  fi
+  "$PY" manage.py export_certificates --out "$NATSIM_DATA/certs-430000" --region 430000 >/dev/null
+  "$PY" -m natsim province-add --data "$NATSIM_DATA" --code 430000 --secret-file "$secret_file" \
+    --root "$NATSIM_DATA/certs-430000/root-ca.pem" --ca "$NATSIM_DATA/certs-430000/issuing-ca.pem"
+  "$PY" -m natsim seed-foreign --data "$NATSIM_DATA"
+  echo "Starting the national platform simulator on http://$NATSIM_HOST:$NATSIM_PORT (log in var/run/natsim.log)."
+  "$PY" -m natsim serve --data "$NATSIM_DATA" --host "$NATSIM_HOST" --port "$NATSIM_PORT" --control \
+    >var/run/natsim.log 2>&1 &
+  pids+=($!)
+  export EREC_NATIONAL_URL="http://$NATSIM_HOST:$NATSIM_PORT"
+  EREC_NATIONAL_SECRET=$(cat "$secret_file")
+  export EREC_NATIONAL_SECRET
+  "$PY" - "$EREC_NATIONAL_URL/health" <<'PYEOF'
+import sys, time, urllib.request
+deadline = time.monotonic() + 30
+while True:
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=1).close()
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit("全国平台模拟器未能启动（见 var/run/natsim.log）。The simulator did not start.")
+        time.sleep(0.2)
+PYEOF
+}
+
+if [ "${NATSIM:-1}" != "0" ] && [ -z "${EREC_NATIONAL_URL+set}" ]; then
+  start_natsim
+else
+  echo "EREC_NATIONAL_URL is set (or NATSIM=0): no national platform simulator is started."
+fi
 if [ -n "${REDIS_URL:-}" ]; then
   mkdir -p var/run
   echo "REDIS_URL is set: starting a Celery worker and beat (logs in var/run/)."

@@ -23,6 +23,8 @@ from zhongtai.gateway.models import ApiCredential
 from zhongtai.gateway.services import credential_create
 from zhongtai.masterdata.models import FeeStandard, Region, Unit
 
+pytest_plugins = ["tests.support.natsim"]
+
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     """Tests marked ``postgres``/``redis`` run in the PostgreSQL + Redis pass of ``make test``.
