@@ -13,7 +13,7 @@ def receipt_jobs_run_task(job_ids: list[int]) -> dict[str, int]:
     return jobs_run(job_ids=job_ids)
 
 
-@shared_task(time_limit=120)
+@shared_task(time_limit=120, soft_time_limit=100)
 def receipt_jobs_sweep_task() -> int:
     """Re-dispatch due jobs: lost messages, retries whose backoff ran out, crashed workers' leases."""
     due = jobs_due(limit=2000)

@@ -13,7 +13,7 @@ def message_send_task(message_id: int) -> str:
     return message_deliver(message_id=message_id)
 
 
-@shared_task(time_limit=120)
+@shared_task(time_limit=120, soft_time_limit=100)
 def messages_sweep_task() -> int:
     """Re-dispatch due messages: lost hand-overs, retries whose delay ran out, dead workers' claims."""
     due = messages_due(limit=500)

@@ -15,7 +15,7 @@ from zhongtai.signing.services import crl_generate
 logger = logging.getLogger(__name__)
 
 
-@shared_task(time_limit=120)
+@shared_task(time_limit=120, soft_time_limit=100)
 def crl_publish_task() -> list[int]:
     """A new CRL from every active CA (root and issuing); returns the new CRL numbers."""
     actor = Actor.system("celery crl_publish_task")
@@ -27,7 +27,7 @@ def crl_publish_task() -> list[int]:
     ]
 
 
-@shared_task(time_limit=120)
+@shared_task(time_limit=120, soft_time_limit=100)
 def certificates_expiry_warn_task(within_days: int = 30) -> list[str]:
     """Log a warning for every valid certificate expiring soon, so that monitoring raises it daily."""
     warned = []
