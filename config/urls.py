@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("issuance.paper.urls")),
     path("", include("settlement.urls")),
     path("", include("verification.urls")),  # /api/v1/public/...: reimbursing parties
+    path("", include("zhongtai.webhooks.urls")),  # callback addresses, batches
 ]
 
 urlpatterns = [

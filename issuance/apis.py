@@ -31,6 +31,7 @@ from issuance.services import IssueOutcome, receipt_issue, receipts_issue
 from zhongtai.core.errors import ApplicationError, CommonError
 from zhongtai.core.params import invalid, param_date, param_int
 from zhongtai.gateway.permissions import IsInterfaceClient, principal_of
+from zhongtai.webhooks.batches import batch_record
 
 # [0-9] and \Z: \d would take other scripts' digits (int() reads them) and $ a trailing newline.
 RECEIPT_CODE_RE = re.compile(r"^[0-9]{8}\Z")
@@ -128,7 +129,15 @@ class ReceiptBatchIssueApi(APIView):
             )
             for (index, _), outcome in zip(parsed, results, strict=True):
                 outcomes[index] = outcome
-        return Response(_batch_body(raw, outcomes))
+        # The receipts this request created, remembered as one batch: batch.completed is sent
+        # to this credential's callback address once they have all finished signing.
+        batch = batch_record(
+            unit=principal.unit,
+            credential=request.auth,
+            sandbox=request.auth.sandbox,
+            receipts=[o.receipt for o in outcomes if o is not None and o.receipt is not None and o.created],
+        )
+        return Response({**_batch_body(raw, outcomes), "batchId": str(batch.public_id) if batch else None})
 
 
 def _batch_body(raw: list[Any], outcomes: list[IssueOutcome | None]) -> dict[str, Any]:

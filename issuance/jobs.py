@@ -32,7 +32,10 @@ from zhongtai.audit.services import Actor, audit_build
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-CHUNK = 50
+# Job ids per message. What a chunk shares (claim, loading queries, certificates and keys, the
+# recording transaction and its commit) is paid once per chunk: 200 makes it ~1/4 of what it was
+# at 50 per receipt, and a chunk of 200 still signs in well under a second (decision 0013).
+CHUNK = 200
 
 # A step over many receipts: receipt id -> None (done) or the exception that receipt failed with.
 ChunkHandler = Callable[[list[int]], dict[int, BaseException | None]]
@@ -270,7 +273,24 @@ def _run_claimed(jobs: list[ReceiptJob], handlers: dict[str, ChunkHandler] | Non
                 states[job.pk] = _fail(job, error)
         _finish_done([job for job in done if job.pk not in running.finished])
         states.update({job.pk: ReceiptJob.State.DONE for job in done})
+        if step == ReceiptJob.Step.SIGN:
+            _signing_settled([job.receipt_id for job in step_jobs if states[job.pk] != ReceiptJob.State.PENDING])
     return states
+
+
+def _signing_settled(receipt_ids: list[int]) -> None:
+    """Batches whose last receipts this chunk signed (or gave up on) are complete: one query per chunk.
+
+    Never fails the chunk: a batch missed here is completed by the webhooks' sweeper.
+    """
+    if not receipt_ids:
+        return
+    from zhongtai.webhooks.batches import batches_check_after_signing
+
+    try:
+        batches_check_after_signing(receipt_ids=receipt_ids)
+    except Exception:
+        logger.exception("batch completion check failed; the webhooks sweeper will retry it")
 
 
 def _fail(job: ReceiptJob, exc: BaseException) -> str:

@@ -19,7 +19,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from decimal import Decimal
+from typing import Any, NamedTuple, TypeVar
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -32,10 +33,11 @@ from issuance.jobs import ChunkHandler, PermanentJobError, jobs_create, jobs_don
 from issuance.layout import render_receipt_pdf
 from issuance.layout.datafile_data import layout_data_from_datafile
 from issuance.layout.receipt_data import province_names
-from issuance.models import Receipt, ReceiptJob, SignStatus, _receipt_file_path
+from issuance.models import Receipt, ReceiptItem, ReceiptJob, SignStatus, _receipt_file_path
 from zhongtai.audit.models import AuditEvent
 from zhongtai.audit.services import Actor, audit_build
-from zhongtai.masterdata.models import FinanceBureau, Region, Unit
+from zhongtai.masterdata.models import FinanceBureau, ReceiptKind, Region, Unit
+from zhongtai.national import services as national
 from zhongtai.signing import sm2
 from zhongtai.signing.models import Certificate
 from zhongtai.signing.selectors import (
@@ -99,6 +101,155 @@ def _load(receipt_ids: list[int]) -> list[Receipt]:
 
 # A unit's region up to the province (regions have three levels), each with its bureau.
 _REGION_AND_BUREAUS = ("region__bureau", "region__parent__bureau", "region__parent__parent__bureau")
+
+
+@dataclass(frozen=True, slots=True)
+class _Original:
+    """The original of a red receipt, as its data file names it."""
+
+    receipt_code: str
+    number: int
+
+    @property
+    def number_text(self) -> str:
+        return f"{self.number:010d}"
+
+
+class _ItemRow(NamedTuple):
+    """One line of a receipt, the fields its data file shows (``receipt_xml_build`` reads them)."""
+
+    line_no: int
+    item_code: str
+    item_name: str
+    quantity: Decimal
+    unit_of_measure: str
+    standard: Decimal
+    amount: Decimal
+    remark: str
+
+
+# The receipt columns the sign step reads, in _ReceiptRow's order (after pk).
+_ROW_FIELDS = (
+    "sign_status",
+    "unit_id",
+    "kind_id",
+    "related_receipt_id",
+    "receipt_code",
+    "number",
+    "check_code",
+    "region_code",
+    "sandbox",
+    "is_red",
+    "issued_at",
+    "issue_date",
+    "currency",
+    "total_amount",
+    "payee_name",
+    "payee_account",
+    "payee_bank",
+    "payer_type",
+    "payer_code",
+    "payer_name",
+    "payer_account",
+    "payer_bank",
+    "pay_mode",
+    "bus_no",
+    "remark",
+    "handling_person",
+    "checker",
+    "ext",
+    "number_shared",
+)
+
+
+@dataclass(slots=True)
+class _ReceiptRow:
+    """A receipt as the sign step reads it: its columns, its unit and kind (shared instances), its lines.
+
+    What ``receipt_xml_build`` reads of a Receipt, and what signing and recording need
+    (pk, status, environment, code and number, and whether that pair is shared: see
+    _number_is_unique). Loaded as rows, not model instances: building a Receipt and its
+    ReceiptItems per receipt cost more than anything else the step does besides SM2.
+    """
+
+    pk: int
+    sign_status: str
+    unit_id: int
+    kind_id: int
+    related_receipt_id: int | None
+    receipt_code: str
+    number: int
+    check_code: str
+    region_code: str
+    sandbox: bool
+    is_red: bool
+    issued_at: datetime.datetime
+    issue_date: datetime.date
+    currency: str
+    total_amount: Decimal
+    payee_name: str
+    payee_account: str
+    payee_bank: str
+    payer_type: int
+    payer_code: str
+    payer_name: str
+    payer_account: str
+    payer_bank: str
+    pay_mode: str
+    bus_no: str | None
+    remark: str
+    handling_person: str
+    checker: str
+    ext: dict[str, Any]
+    number_shared: bool
+    unit: Unit = field(init=False)
+    kind: ReceiptKind = field(init=False)
+    related_receipt: _Original | None = field(init=False, default=None)
+    items: list[_ItemRow] = field(init=False, default_factory=list)
+
+    @property
+    def number_text(self) -> str:
+        return f"{self.number:010d}"
+
+
+def _load_rows(receipt_ids: list[int]) -> list[_ReceiptRow]:
+    """The receipts to sign, as rows with their lines, units and kinds: four queries (five with red receipts).
+
+    The same data as :func:`_load` gives the render step: every unit comes with its region,
+    the region's ancestors and their finance bureaus (for the province, its seal and its CA),
+    and ``number_shared`` says whether another receipt of the same environment carries the
+    receipt's code and number.
+    """
+    same_number = Receipt.objects.filter(
+        receipt_code=OuterRef("receipt_code"), number=OuterRef("number"), sandbox=OuterRef("sandbox")
+    ).exclude(pk=OuterRef("pk"))
+    rows = [
+        _ReceiptRow(*values)
+        for values in Receipt.objects.annotate(number_shared=Exists(same_number))
+        .filter(pk__in=receipt_ids)
+        .order_by("pk")
+        .values_list("pk", *_ROW_FIELDS)
+    ]
+    if not rows:
+        return rows
+    by_pk = {row.pk: row for row in rows}
+    for receipt_id, *line in (
+        ReceiptItem.objects.filter(receipt_id__in=list(by_pk)).order_by().values_list("receipt_id", *_ItemRow._fields)
+    ):
+        by_pk[receipt_id].items.append(_ItemRow._make(line))
+    units = Unit.objects.select_related(*_REGION_AND_BUREAUS).in_bulk({row.unit_id for row in rows})
+    kinds = ReceiptKind.objects.in_bulk({row.kind_id for row in rows})
+    originals = {row.related_receipt_id for row in rows if row.related_receipt_id is not None}
+    original_of: dict[int, _Original] = {}
+    if originals:
+        found = Receipt.objects.filter(pk__in=originals).values_list("pk", "receipt_code", "number")
+        original_of = {pk: _Original(receipt_code=code, number=number) for pk, code, number in found}
+    for row in rows:
+        row.unit = units[row.unit_id]
+        row.kind = kinds[row.kind_id]
+        if row.related_receipt_id is not None:
+            row.related_receipt = original_of[row.related_receipt_id]
+    return rows
 
 
 _K = TypeVar("_K")
@@ -234,7 +385,7 @@ def chain_verdict(
 
 @dataclass
 class _Signed:
-    receipt: Receipt
+    receipt: _ReceiptRow
     xml: bytes
     unit_cert: Certificate
     seal_cert: Certificate
@@ -251,7 +402,7 @@ def receipts_sign(receipt_ids: list[int]) -> Outcomes:
     Returns receipt id -> None (signed now, or nothing left to do) or the error that
     receipt failed with; a PermanentJobError means retrying cannot help.
     """
-    loaded = _load(receipt_ids)
+    loaded = _load_rows(receipt_ids)
     outcomes: Outcomes = dict.fromkeys(receipt_ids)
     for missing in set(receipt_ids) - {r.pk for r in loaded}:
         outcomes[missing] = Receipt.DoesNotExist(f"receipt {missing} does not exist")
@@ -263,9 +414,10 @@ def receipts_sign(receipt_ids: list[int]) -> Outcomes:
     prepared: list[_Signed] = []
     documents: list[SupervisedSigning] = []
     awaiting: list[int] = []
+    units: dict[int, _UnitSigning | _Raised] = {}
     for receipt in receipts:
         try:
-            item, document = _prepare(receipt, ctx)
+            item, document = _prepare(receipt, ctx, units)
         except _AwaitingUnit:
             awaiting.append(receipt.pk)
         except Exception as exc:
@@ -289,7 +441,7 @@ def receipts_sign(receipt_ids: list[int]) -> Outcomes:
     return outcomes
 
 
-def _number_is_unique(receipt: Receipt) -> Callable[[str, int], bool]:
+def _number_is_unique(receipt: _ReceiptRow) -> Callable[[str, int], bool]:
     """Whether (code, number) of the data file is the receipt's own and no other receipt's, in its environment.
 
     Production and the sandbox (联调测试) number apart, so a pair is unique within its
@@ -299,7 +451,7 @@ def _number_is_unique(receipt: Receipt) -> Callable[[str, int], bool]:
 
     def check(code: str, number: int) -> bool:
         if (code, number) == (receipt.receipt_code, receipt.number):
-            return not receipt.number_shared  # type: ignore[attr-defined]
+            return not receipt.number_shared
         # The data file says otherwise than the receipt: ask the database.
         same = Receipt.objects.filter(receipt_code=code, number=number, sandbox=receipt.sandbox)
         return list(same.values_list("pk", flat=True)) == [receipt.pk]
@@ -307,29 +459,54 @@ def _number_is_unique(receipt: Receipt) -> Callable[[str, int], bool]:
     return check
 
 
-def _prepare(receipt: Receipt, ctx: SigningContext) -> tuple[_Signed, SupervisedSigning]:
-    """The certificates and checks a receipt's signing needs, and its unsigned data file."""
-    unit_cert = ctx.unit_certificate(receipt.unit)
+@dataclass(frozen=True)
+class _UnitSigning:
+    """What every receipt of one unit is signed with in a chunk: its certificate, the seal's, and their keys."""
+
+    unit_cert: Certificate
+    seal_cert: Certificate
+    unit_signer: Callable[[bytes], bytes]
+    unit_verify: Callable[[bytes, bytes], bool]
+    seal_signer: Callable[[bytes], bytes]
+
+
+def _unit_signing(unit: Unit, ctx: SigningContext) -> _UnitSigning:
+    """The certificates and checks a unit's receipts need: valid unit certificate, hosted key, seal, chain."""
+    unit_cert = ctx.unit_certificate(unit)
     if unit_cert is None:
-        raise PermanentJobError(f"单位 {receipt.unit.code} 没有有效的签名证书，请先签发证书。")
+        raise PermanentJobError(f"单位 {unit.code} 没有有效的签名证书，请先签发证书。")
     if unit_cert.key_custody != Certificate.KeyCustody.HOSTED:
         raise _AwaitingUnit
-    bureau = ctx.bureau(receipt.unit)
+    bureau = ctx.bureau(unit)
     seal_cert = ctx.seal_certificate(bureau)
     if seal_cert is None:
         raise PermanentJobError(f"{bureau.name}没有有效的财政监制章证书。")
-    ctx.check_chain(unit_cert, unit=receipt.unit)
-    document = SupervisedSigning(
-        xml=receipt_xml_build(receipt, items=receipt.loaded_items),  # type: ignore[attr-defined]
+    ctx.check_chain(unit_cert, unit=unit)
+    return _UnitSigning(
+        unit_cert=unit_cert,
+        seal_cert=seal_cert,
         unit_signer=ctx.signer(unit_cert),
-        unit_certificate_serial=unit_cert.serial_number,
         unit_verify=ctx.verifier(unit_cert),
+        seal_signer=ctx.signer(seal_cert),
+    )
+
+
+def _prepare(
+    receipt: _ReceiptRow, ctx: SigningContext, units: dict[int, _UnitSigning | _Raised]
+) -> tuple[_Signed, SupervisedSigning]:
+    """The certificates and checks a receipt's signing needs (once per unit and chunk), and its unsigned data file."""
+    signing = _once(units, receipt.unit_id, lambda: _unit_signing(receipt.unit, ctx))
+    document = SupervisedSigning(
+        xml=receipt_xml_build(receipt, items=receipt.items),
+        unit_signer=signing.unit_signer,
+        unit_certificate_serial=signing.unit_cert.serial_number,
+        unit_verify=signing.unit_verify,
         number_is_unique=_number_is_unique(receipt),
-        signer=ctx.signer(seal_cert),
-        certificate_serial=seal_cert.serial_number,
+        signer=signing.seal_signer,
+        certificate_serial=signing.seal_cert.serial_number,
         signing_time=ctx.signing_time,
     )
-    return _Signed(receipt=receipt, xml=b"", unit_cert=unit_cert, seal_cert=seal_cert), document
+    return _Signed(receipt=receipt, xml=b"", unit_cert=signing.unit_cert, seal_cert=signing.seal_cert), document
 
 
 def _store_and_record(signed: list[_Signed], *, signed_at: datetime.datetime) -> Outcomes:
@@ -373,6 +550,8 @@ def _record_signed(stored: list[_Signed], *, signed_at: datetime.datetime) -> li
         if winners:
             _audit_signed(winners, signed_at=signed_at)
             jobs_create(receipts=[item.receipt for item in winners], step=ReceiptJob.Step.RENDER, existing_ok=True)
+            # Their events for the national platform can go now: handed over after the commit, no query.
+            national.receipts_signed_dispatch(receipt_ids=[i.receipt.pk for i in winners if not i.receipt.sandbox])
         jobs_done_with(receipt_ids=[item.receipt.pk for item in stored])
         # Another worker signed these first: keep its files, drop ours.
         names = [item.name for item in lost]

@@ -35,7 +35,9 @@ from zhongtai.audit.services import Actor, audit_record
 from zhongtai.core.errors import ApplicationError, CommonError
 from zhongtai.core.money import amount_in_capitals
 from zhongtai.masterdata.kind_fields import KIND_FIELDS
+from zhongtai.national import services as national
 from zhongtai.numbering.services import check_code_generate, numbers_allocate, receipt_code_for, sequence_ensure
+from zhongtai.webhooks.services import red_offset_notify
 
 REASON_MAX_LENGTH = 200
 PAPER_OUTSTANDING_MESSAGE = "该票据已换开纸质票据，须先收回并作废纸质票据后才能冲红。"
@@ -115,6 +117,9 @@ def _red_offset(
         receipt_transition_locked(current=original, target=ReceiptStatus.RED_OFFSET, actor=actor, reason=reason)
         # The signing step's outbox row commits (or rolls back) with the red receipt.
         jobs_create(receipts=[red], step=ReceiptJob.Step.SIGN)
+        national.events_record_red_offset(original=original, red=red)
+        # A reimbursed original: its bureau's alert and the parties' callbacks commit with it.
+        red_offset_notify(original=original, red=red, reason=reason, actor=actor)
         audit_record(
             actor=actor,
             action="receipt.red_offset",

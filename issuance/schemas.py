@@ -130,6 +130,11 @@ class BatchResponseSerializer(serializers.Serializer):
     existing = serializers.IntegerField()
     failed = serializers.IntegerField()
     results = BatchResultSerializer(many=True)
+    batchId = serializers.CharField(
+        allow_null=True,
+        help_text="本次新开票据组成的批次编号（GET /api/v1/batches/{batchId} 查询签章进度，"
+        "全部签章结束后回调 batch.completed）；未新开票据时为 null",
+    )
 
 
 class ReceiptPageSerializer(serializers.Serializer):

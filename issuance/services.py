@@ -20,6 +20,7 @@ from zhongtai.audit.services import Actor, audit_build, audit_record
 from zhongtai.core.errors import ApplicationError
 from zhongtai.core.money import amount_in_capitals
 from zhongtai.masterdata.models import Unit
+from zhongtai.national import services as national
 from zhongtai.numbering.services import (
     check_code_generate,
     exhaustion_error,
@@ -254,6 +255,8 @@ def _insert(*, unit: Unit, receipts: list[Receipt], lines: list[list[ReceiptItem
     ReceiptItem.objects.bulk_create([line for receipt_lines in lines for line in receipt_lines])
     # The outbox rows of the signing step commit (or roll back) with the receipts.
     jobs_create(receipts=receipts, step=ReceiptJob.Step.SIGN)
+    # And the national platform's outbox rows (one INSERT … SELECT; sandbox receipts get none).
+    national.events_record_issued(receipt_ids=[receipt.pk for receipt in receipts if not receipt.sandbox])
     AuditEvent.objects.bulk_create(
         [
             audit_build(

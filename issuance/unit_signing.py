@@ -31,6 +31,7 @@ from issuance.jobs import jobs_create
 from issuance.models import Receipt, ReceiptJob, SignStatus, _receipt_file_path
 from zhongtai.audit.services import Actor, audit_record
 from zhongtai.core.errors import ApplicationError
+from zhongtai.national import services as national
 from zhongtai.signing import sm2
 from zhongtai.signing import x509 as certs
 from zhongtai.signing.models import Certificate
@@ -181,6 +182,7 @@ def receipt_unit_signature_submit(
             },
         )
         jobs_create(receipts=[receipt], step=ReceiptJob.Step.RENDER, existing_ok=True)
+        national.receipts_signed_dispatch(receipt_ids=[] if receipt.sandbox else [receipt.pk])
     receipt.refresh_from_db()
     return receipt
 

@@ -11,6 +11,7 @@ from issuance.models import SignStatus
 from issuance.states import ReceiptStatus
 from qianduan.access import portal_view
 from zhongtai.accounts.scoping import Permission
+from zhongtai.webhooks.selectors import alerts_open_for
 
 
 @portal_view(Permission.VIEW)
@@ -34,5 +35,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "recent": receipts.select_related("kind", "unit").order_by("-issued_at", "-id")[:10],
         "unit_count": scope.units().count() if scope.is_bureau else None,
         "unit": scope.units().first() if scope.is_unit else None,
+        # Reimbursed receipts that were red-offset, waiting for the bureau (workbench link).
+        "red_offset_alerts": alerts_open_for(scope=scope).count() if scope.is_bureau else None,
     }
     return render(request, "portal/dashboard.html", context)

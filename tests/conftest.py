@@ -23,7 +23,7 @@ from zhongtai.gateway.models import ApiCredential
 from zhongtai.gateway.services import credential_create
 from zhongtai.masterdata.models import FeeStandard, Region, Unit
 
-pytest_plugins = ["tests.support.natsim"]
+pytest_plugins = ["tests.support.natsim", "tests.support.parties"]
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:

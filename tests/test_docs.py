@@ -28,6 +28,8 @@ from zhongtai.gateway.services import credential_create
 from zhongtai.masterdata.kind_fields import KIND_FIELDS, PAYER_FIELDS
 from zhongtai.masterdata.models import Unit
 from zhongtai.numbering.errors import NumberingError
+from zhongtai.webhooks.errors import WebhookError
+from zhongtai.webhooks.urls import urlpatterns as webhook_urls
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 API_MD = (DOCS / "api.md").read_text(encoding="utf-8")
@@ -63,7 +65,7 @@ def client_example() -> ModuleType:
 
 @pytest.mark.parametrize(
     "code",
-    [*CommonError, *GatewayError, *NumberingError, *IssuanceError, *PaperError, *VerificationError],
+    [*CommonError, *GatewayError, *NumberingError, *IssuanceError, *PaperError, *VerificationError, *WebhookError],
     ids=lambda code: str(code),
 )
 def test_every_error_code_is_in_the_api_guide(code: str) -> None:
@@ -84,7 +86,9 @@ def test_every_requirable_payer_field_is_in_the_api_guide(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "pattern", [*issuance_urls, *settlement_urls, *paper_urls, *public_urls], ids=lambda p: str(p.pattern)
+    "pattern",
+    [*issuance_urls, *settlement_urls, *paper_urls, *public_urls, *webhook_urls],
+    ids=lambda p: str(p.pattern),
 )
 def test_every_endpoint_is_in_the_api_guide(pattern: Any) -> None:
     # given a URL of the API / then the guide names its path (up to the first parameter)

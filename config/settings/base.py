@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -45,7 +46,9 @@ INSTALLED_APPS = [
     "zhongtai.gateway",
     "zhongtai.signing",
     "zhongtai.messaging",
+    "zhongtai.national",
     "zhongtai.onboarding",
+    "zhongtai.webhooks",
     "issuance",
     "issuance.paper",
     "settlement",
@@ -171,6 +174,19 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outgoing-messages": {
         "task": "zhongtai.messaging.tasks.messages_sweep_task",
         "schedule": 60.0,
+    },
+    "sweep-webhooks": {
+        "task": "zhongtai.webhooks.tasks.webhooks_sweep_task",
+        "schedule": 60.0,
+    },
+    "sweep-national-events": {
+        "task": "zhongtai.national.tasks.national_events_sweep_task",
+        "schedule": 30.0,
+    },
+    # Yesterday's figures against the national platform's, each night at 02:30 Beijing time.
+    "reconcile-national-daily": {
+        "task": "settlement.tasks.national_reconcile_yesterday_task",
+        "schedule": crontab(hour=2, minute=30),
     },
 }
 
@@ -343,6 +359,41 @@ if min(EMAIL_TIMEOUT, EREC_SMS_TIMEOUT_SECONDS, EREC_MESSAGE_MAX_ATTEMPTS, EREC_
         "EMAIL_TIMEOUT, EREC_SMS_TIMEOUT_SECONDS, EREC_MESSAGE_MAX_ATTEMPTS and "
         "EREC_MESSAGES_PER_RECEIPT_PER_DAY must be positive."
     )
+
+# --- The national platform (全国财政电子票据平台, zhongtai.national; docs/national.md) ----------
+# Base URL, e.g. http://127.0.0.1:8700. Empty turns pushing off: events wait in the outbox
+# (a system check warns in production).
+EREC_NATIONAL_URL = env_str("EREC_NATIONAL_URL", "").rstrip("/")
+if EREC_NATIONAL_URL and not EREC_NATIONAL_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("EREC_NATIONAL_URL must be an http:// or https:// URL.")
+EREC_NATIONAL_SECRET = env_str("EREC_NATIONAL_SECRET", "")
+if EREC_NATIONAL_URL and not EREC_NATIONAL_SECRET:
+    raise ImproperlyConfigured("EREC_NATIONAL_SECRET is required when EREC_NATIONAL_URL is set.")
+EREC_NATIONAL_TIMEOUT = env_int("EREC_NATIONAL_TIMEOUT", 10)
+# An event is tried this often before it is a dead letter (失败待人工处理).
+EREC_NATIONAL_MAX_ATTEMPTS = env_int("EREC_NATIONAL_MAX_ATTEMPTS", 8)
+# Backoff after the n-th failed attempt: base x 2^(n-1) seconds, at most an hour.
+EREC_NATIONAL_RETRY_SECONDS = env_int("EREC_NATIONAL_RETRY_SECONDS", 30)
+# How long a worker holds the events it claimed; longer than a request can take.
+EREC_NATIONAL_LEASE_SECONDS = env_int("EREC_NATIONAL_LEASE_SECONDS", 120)
+if min(EREC_NATIONAL_TIMEOUT, EREC_NATIONAL_MAX_ATTEMPTS, EREC_NATIONAL_RETRY_SECONDS) < 1:
+    raise ImproperlyConfigured(
+        "EREC_NATIONAL_TIMEOUT, EREC_NATIONAL_MAX_ATTEMPTS and EREC_NATIONAL_RETRY_SECONDS must be positive."
+    )
+if EREC_NATIONAL_LEASE_SECONDS <= EREC_NATIONAL_TIMEOUT:
+    raise ImproperlyConfigured("EREC_NATIONAL_LEASE_SECONDS must be longer than EREC_NATIONAL_TIMEOUT.")
+
+# --- Webhooks (zhongtai.webhooks: signed callbacks to parties and interface units) ----
+# http:// callback addresses are refused unless DEBUG or this (the embedded default allows them;
+# production refuses them unless told otherwise).
+EREC_WEBHOOK_ALLOW_HTTP = env_bool("EREC_WEBHOOK_ALLOW_HTTP", True)
+# Callback addresses on loopback, private or reserved networks (production refuses them).
+EREC_WEBHOOK_ALLOW_PRIVATE = env_bool("EREC_WEBHOOK_ALLOW_PRIVATE", True)
+EREC_WEBHOOK_TIMEOUT_SECONDS = env_int("EREC_WEBHOOK_TIMEOUT_SECONDS", 10)
+# A delivery is tried this often before it is given up (已放弃); retries back off 30 s, 60 s … 1 h.
+EREC_WEBHOOK_MAX_ATTEMPTS = env_int("EREC_WEBHOOK_MAX_ATTEMPTS", 8)
+if min(EREC_WEBHOOK_TIMEOUT_SECONDS, EREC_WEBHOOK_MAX_ATTEMPTS) < 1:
+    raise ImproperlyConfigured("EREC_WEBHOOK_TIMEOUT_SECONDS and EREC_WEBHOOK_MAX_ATTEMPTS must be positive.")
 
 LOGGING = {
     "version": 1,

@@ -20,6 +20,9 @@ EREC_PUBLIC_BASE_URL = env_required("EREC_PUBLIC_BASE_URL").rstrip("/")
 if EREC_SMS_PROVIDER == "http":
     EREC_SMS_URL = env_required("EREC_SMS_URL")
     EREC_SMS_SECRET = env_required("EREC_SMS_SECRET")
+# Callbacks go to https:// addresses on public networks only, unless explicitly allowed.
+EREC_WEBHOOK_ALLOW_HTTP = env_bool("EREC_WEBHOOK_ALLOW_HTTP", False)
+EREC_WEBHOOK_ALLOW_PRIVATE = env_bool("EREC_WEBHOOK_ALLOW_PRIVATE", False)
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production runs on PostgreSQL: DATABASE_URL must be a postgres:// URL.")
 if not ALLOWED_HOSTS:

@@ -31,6 +31,7 @@ from issuance.states import ReceiptStatus
 from zhongtai.audit.services import Actor, audit_record
 from zhongtai.core.errors import ApplicationError, CommonError
 from zhongtai.masterdata.models import Unit
+from zhongtai.national import services as national
 from zhongtai.numbering.models import MAX_RECEIPT_NUMBER
 
 # The reads the "stop paper receipts" workflow needs are selectors; they are importable from
@@ -193,6 +194,7 @@ def receipt_paper_convert(
             receipt=current, target=ReceiptStatus.PAPER_CONVERTED, actor=actor, reason=f"纸质票据 {_label(use)}"
         )
         _audit_use(use, receipt=current, actor=actor, action="receipt.paper_convert", reason=f"纸质票据 {_label(use)}")
+        national.event_record_paper(receipt=current, use=use, converted=True)
     receipt.refresh_from_db(fields=["status"])
     return use
 
@@ -241,6 +243,7 @@ def paper_use_void(
                 action="receipt.paper_convert",
                 reason=f"重新打印于纸质票据 {_label(reprinted)}（替换打印错误的 {_label(current)}）",
             )
+            national.event_record_paper_reprint(receipt=receipt, voided=current, reprinted=reprinted)
         else:
             receipt_transition(
                 receipt=receipt,
@@ -248,6 +251,7 @@ def paper_use_void(
                 actor=actor,
                 reason=f"纸质票据 {_label(current)} {current.get_void_reason_display()}",
             )
+            national.event_record_paper(receipt=receipt, use=current, converted=False)
     use.refresh_from_db()
     return reprinted
 

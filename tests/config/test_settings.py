@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
+from tests.support.processes import PRODUCTION_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,16 +65,7 @@ def test_production_refuses_to_start_without_its_secrets() -> None:
 
 
 def test_production_starts_with_every_secret_given() -> None:
-    result = _start_production(
-        {
-            "DJANGO_SECRET_KEY": "k" * 50,
-            "EREC_KEK": "kek",
-            "DATABASE_URL": "postgres://x@127.0.0.1/x",
-            "REDIS_URL": "redis://127.0.0.1/0",
-            "DJANGO_ALLOWED_HOSTS": "receipts.example",
-            "EREC_PUBLIC_BASE_URL": "https://receipts.example",
-        }
-    )
+    result = _start_production(PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr
 
 

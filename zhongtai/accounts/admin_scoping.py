@@ -256,3 +256,26 @@ class RegionScopedInline(admin.options.InlineModelAdmin):
             province_wide=False,
             null_path=self.scope_null_is_province_wide,
         )
+
+
+class ReadOnlyScopedAdmin(RegionScopedAdmin):
+    """A scoped admin of rows only services write (outboxes, deliveries, reconciliations).
+
+    Every field is read-only and nothing is added or deleted here. ``list_actions_change``
+    keeps the change permission on the list, for an action such as requeue, while a row's
+    own page stays read-only.
+    """
+
+    list_actions_change: ClassVar[bool] = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.list_actions_change and obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -48,6 +48,17 @@ _BUREAU: dict[str, dict[str, tuple[str, ...]]] = {
     "onboarding": dict.fromkeys(_ONBOARDING, _VIEW),
     # Reimbursing parties serve the whole province: bureaus look them up, the province runs them.
     "verification": {"reimbursingparty": _VIEW, "partycredential": _VIEW, "receiptentry": _VIEW},
+    # The national outbox and the daily reconciliation with the national platform.
+    "national": {"nationalevent": _VIEW},
+    "settlement": {"nationalreconciliation": _VIEW},
+    # Callback addresses of their units (parties': the province, by scoping), requeueing dead
+    # callbacks, and acknowledging red-offsets of reimbursed receipts (确认已处理).
+    "webhooks": {
+        "webhookendpoint": _EDIT,
+        "webhookdelivery": ("view", "change"),
+        "issuebatch": _VIEW,
+        "redoffsetalert": ("view", "change"),
+    },
 }
 # The province also runs the platform: it requeues dead pipeline jobs and revokes certificates.
 _PROVINCE: dict[str, dict[str, tuple[str, ...]]] = {
@@ -56,6 +67,8 @@ _PROVINCE: dict[str, dict[str, tuple[str, ...]]] = {
     "signing": {"certificateauthority": _VIEW, "certificate": ("view", "change"), "revocationlist": _VIEW},
     # It registers reimbursing parties and issues and revokes their credentials (entries stay theirs).
     "verification": {"reimbursingparty": _EDIT, "partycredential": ("view", "change"), "receiptentry": _VIEW},
+    # It requeues the national outbox's dead letters.
+    "national": {"nationalevent": ("view", "change")},
 }
 
 ROLE_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {

@@ -23,10 +23,11 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from zhongtai.audit.services import Actor, audit_record
+from zhongtai.core.backoff import backoff_delay
+from zhongtai.core.outbox import outbox_claim, outbox_due, outbox_hand_over
 from zhongtai.messaging.models import MessageStatus, OutgoingMessage
 from zhongtai.messaging.providers import PermanentSendError, TransientSendError, provider_for
 
@@ -40,22 +41,14 @@ _SYSTEM = Actor.system("messaging")
 
 def retry_delay(attempts: int) -> datetime.timedelta:
     """Exponential backoff after the ``attempts``-th failure: 30 s, 60 s, 120 s … at most 30 minutes."""
-    return datetime.timedelta(seconds=min(1800, 30 * 2 ** max(0, attempts - 1)))
+    return backoff_delay(attempts, base_seconds=30, cap_seconds=1800)
 
 
 def messages_enqueue(message_ids: Iterable[int], *, countdown: float | None = None) -> None:
     """Hand message ids to the workers. A lost hand-over is harmless: the sweeper finds the rows."""
     from zhongtai.messaging.tasks import message_send_task
 
-    for message_id in message_ids:
-        try:
-            if countdown:
-                message_send_task.apply_async((message_id,), countdown=countdown)
-            else:
-                message_send_task.delay(message_id)
-        except Exception:  # the broker may be down: the rows stay queued for the sweeper
-            logger.exception("could not enqueue outgoing message %s; the sweeper will pick it up", message_id)
-            return
+    outbox_hand_over(message_send_task, message_ids, countdown=countdown, what="outgoing message")
 
 
 def message_claim(*, message_id: int) -> OutgoingMessage | None:
@@ -63,16 +56,8 @@ def message_claim(*, message_id: int) -> OutgoingMessage | None:
 
     The attempt count after the claim is the lease's token: only its holder records the outcome.
     """
-    now = timezone.now()
-    claimed = (
-        OutgoingMessage.objects.filter(pk=message_id)
-        .filter(
-            Q(status=MessageStatus.QUEUED, next_attempt_at__lte=now)
-            | Q(status=MessageStatus.SENDING, lease_until__lt=now)
-        )
-        .update(status=MessageStatus.SENDING, lease_until=now + LEASE, attempts=F("attempts") + 1)
-    )
-    if claimed != 1:
+    rows = OutgoingMessage.objects.filter(pk=message_id)
+    if not outbox_claim(rows, queued=MessageStatus.QUEUED, sending=MessageStatus.SENDING, lease=LEASE):
         return None
     return OutgoingMessage.objects.select_related("unit", "receipt").get(pk=message_id)
 
@@ -151,12 +136,8 @@ def _audit(message: OutgoingMessage, action: str, data: dict[str, object]) -> No
 
 def messages_due(*, limit: int = 500) -> list[int]:
     """Messages a worker should take now: queued and due, or sending with an expired lease."""
-    now = timezone.now()
     return list(
-        OutgoingMessage.objects.filter(
-            Q(status=MessageStatus.QUEUED, next_attempt_at__lte=now)
-            | Q(status=MessageStatus.SENDING, lease_until__lt=now)
-        )
+        OutgoingMessage.objects.filter(outbox_due(queued=MessageStatus.QUEUED, sending=MessageStatus.SENDING))
         .order_by("next_attempt_at", "id")
         .values_list("id", flat=True)[:limit]
     )

@@ -6,7 +6,6 @@ HTTP provider talks to it over real sockets; each test scripts its answers.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from issuance.models import Receipt, SignStatus
 from issuance.payload import parse_issue_input
 from issuance.services import receipt_issue
 from tests.conftest import nontax_payload
+from tests.support.receiver import Received
 from zhongtai.audit.services import Actor
 from zhongtai.masterdata.models import Unit
 
@@ -77,17 +77,6 @@ class Answer:
     body: bytes = b'{"messageId": "gw-0001"}'
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 class Gateway:

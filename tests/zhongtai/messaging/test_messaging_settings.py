@@ -11,45 +11,26 @@ from typing import Any, ClassVar
 import pytest
 
 from issuance.models import Receipt
+from tests.support.processes import PRODUCTION_ENV, python_run
 from tests.zhongtai.messaging.conftest import PHONE
 from zhongtai.messaging.checks import sms_provider_check
 from zhongtai.messaging.models import Channel, MessageStatus, OutgoingMessage
 from zhongtai.messaging.providers import ProviderResult, provider_for
 
 ROOT = Path(__file__).resolve().parents[3]
-PRODUCTION = {
-    "DJANGO_SECRET_KEY": "k" * 50,
-    "EREC_KEK": "kek",
-    "DATABASE_URL": "postgres://x@127.0.0.1/x",
-    "REDIS_URL": "redis://127.0.0.1/0",
-    "DJANGO_ALLOWED_HOSTS": "receipts.example",
-    "EREC_PUBLIC_BASE_URL": "https://receipts.example",
-}
 
 
 def _start(settings_module: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Import the settings module in a fresh interpreter with only ``env`` set (parsing happens at import)."""
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "EREC_", "DATABASE_", "REDIS_", "EMAIL_", "CELERY_"))
-    }
-    return subprocess.run(
-        [sys.executable, "-c", f"import {settings_module}"],
-        cwd=ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return python_run(f"import {settings_module}", env)
 
 
 def test_production_with_the_http_gateway_needs_its_url_and_secret() -> None:
     # given production with the http SMS provider but no gateway URL / then it refuses to start
-    result = _start("config.settings.production", {**PRODUCTION, "EREC_SMS_PROVIDER": "http"})
+    result = _start("config.settings.production", {**PRODUCTION_ENV, "EREC_SMS_PROVIDER": "http"})
     assert result.returncode != 0 and "EREC_SMS_URL" in result.stderr
     # given the URL but no secret / then it still refuses
-    with_url = {**PRODUCTION, "EREC_SMS_PROVIDER": "http", "EREC_SMS_URL": "https://sms.example/send"}
+    with_url = {**PRODUCTION_ENV, "EREC_SMS_PROVIDER": "http", "EREC_SMS_URL": "https://sms.example/send"}
     result = _start("config.settings.production", with_url)
     assert result.returncode != 0 and "EREC_SMS_SECRET" in result.stderr
     # given both / then it starts
@@ -58,7 +39,7 @@ def test_production_with_the_http_gateway_needs_its_url_and_secret() -> None:
 
 
 def test_production_with_the_console_provider_needs_no_gateway() -> None:
-    result = _start("config.settings.production", PRODUCTION)
+    result = _start("config.settings.production", PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr
 
 
