@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from django.db import models
 from django.db.models import Q
 
 from issuance.states import ReceiptStatus
 from zhongtai.numbering.models import MAX_RECEIPT_NUMBER
 
+# Receipts whose files share one directory: numbers n // 10,000 of one code (two files each).
+RECEIPTS_PER_DIRECTORY = 10_000
 
-def _receipt_file_path(receipt: Receipt, filename: str) -> str:
-    # Grouped by code so that a directory (or object-store prefix) never grows unbounded. The
-    # sandbox numbers apart, so its (code, number) pairs repeat production's: its files live apart.
+
+class _FileOwner(Protocol):
+    """What a receipt's file name is made of (a Receipt, or the pipeline's row of one)."""
+
+    @property
+    def sandbox(self) -> bool: ...
+    @property
+    def receipt_code(self) -> str: ...
+    @property
+    def number(self) -> int: ...
+
+
+def _receipt_file_path(receipt: _FileOwner, filename: str) -> str:
+    """``receipts/<code>/<number // 10,000, 6 digits>/<10-digit number>-<filename>`` (sandbox: ``receipts/sandbox/…``).
+
+    Grouped by code and by ten thousand numbers, so that a directory (or object-store prefix)
+    never grows unbounded, and so that storing a file does not create a directory of its own:
+    a directory per receipt (the layout before, ``receipts/<code>/<number>/<filename>``) cost a
+    ``mkdir`` per file, the largest part of storing it. Files already stored keep their names
+    (each receipt's FileFields hold them). The sandbox numbers apart, so its (code, number)
+    pairs repeat production's: its files live apart. A name is unique per receipt and file;
+    when two workers race on one receipt, the storage gives the second a name of its own.
+    """
     environment = "receipts/sandbox" if receipt.sandbox else "receipts"
-    return f"{environment}/{receipt.receipt_code}/{receipt.number:010d}/{filename}"
+    number = receipt.number
+    return f"{environment}/{receipt.receipt_code}/{number // RECEIPTS_PER_DIRECTORY:06d}/{number:010d}-{filename}"
 
 
 class SignStatus(models.TextChoices):

@@ -406,10 +406,11 @@ def datafile_sign_and_supervise(
             certificate_serial=certificate_serial, signing_time=signing_time,
         )
 
-    with the document read and its content checked once: the unit-signed document is
-    checked against the XSD and its unit signature verified in memory, not written out
-    and read back (in the normal form, which ``receipt_xml_build`` writes, that is the
-    same document). Input in another form takes the two calls above.
+    with the document read and validated (XSD and content rules) once, before the unit
+    signs: the signatures are appended as fixed markup whose variable values are checked
+    against the XSD's patterns, the unit signature is verified in memory, and nothing is
+    written out and read back (decision 0013). This holds for input in the normal form,
+    which ``receipt_xml_build`` writes; input in another form takes the two calls above.
     """
     return _run(
         _sign_and_supervise_steps(
@@ -485,41 +486,61 @@ def _sign_and_supervise_steps(document: SupervisedSigning) -> Steps[bytes]:
             signing_time=signing_time,
         )
     # In the normal form the document is its own canonical form, with no whitespace between
-    # elements: appending a Signature to the tree appends its canonical form before the end tag
-    # of EInvoice (inside a new Signatures), and removing a SignatureValue removes its text.
+    # elements, and it has no Signatures element (no signature, as _load_for_signing checked, and
+    # an empty Signatures is not schema-valid): adding the signatures appends
+    # <Signatures><Signature …/>…</Signatures> before the end tag of EInvoice, and a signed
+    # part is that with the SignatureValue of its own role (and any later Signature) left out.
     # So each signed part, and the signed document, is assembled from the validated bytes
-    # instead of serialising the tree again (tests/issuance/test_datafile_signatures.py
-    # compares the two ways byte for byte).
+    # (tests/issuance/test_datafile_signatures.py compares this with datafile_sign +
+    # datafile_supervise byte for byte).
+    #
+    # The document was validated once above (XSD, content rules, no signature yet). It is not
+    # validated again after each signature, nor read back: nothing of it changes but the two
+    # Signature elements appended, whose markup is fixed here and whose four variable values
+    # (serial, signing time, two signature values) are checked against the XSD's own patterns
+    # by _SignatureFields and _value_markup. Both Signatures are in the order and with the
+    # roles the schema and docs/signature.md require by construction. (decision 0013)
     unit = _SignatureFields.of(SignatureRole.UNIT, document.unit_certificate_serial, signing_time)
     data = body[: -len(_EINVOICE_END)] + b"<Signatures>" + unit.markup() + _SIGNATURES_END
     value = _check_signature_value((yield lambda: document.unit_signer(data)))
-    # The unit-signed document is checked against the XSD (and the order of its signatures)
-    # before anything else happens to it, as datafile_sign checks what it returns.
-    _append_signature(root, unit.element(value))
-    validate_signed_tree(root.getroottree())
-    # datafile_supervise's check of the unit signature. Its signed part is ``data`` again: since
-    # it was computed, the document gained only the SignatureValue, which the signed part leaves out.
+    unit_value = _value_markup(value)
+    # datafile_supervise's check of the unit signature. Its signed part is ``data`` again: the
+    # unit-signed document differs from it only by the SignatureValue, which the part leaves out.
     if not (yield lambda: document.unit_verify(data, value)):
         raise DataFileError(DataFileErrorCode.UNIT_SIGNATURE_INVALID, _mismatch(SignatureRole.UNIT, unit.serial))
     _check_number(root, document.number_is_unique)
-    _check_ready_for(root, SignatureRole.SUPERVISOR)
     supervisor = _SignatureFields.of(SignatureRole.SUPERVISOR, document.certificate_serial, signing_time)
-    supervised = data[: -len(_SIGNATURES_END)] + _value_markup(value) + b"</Signature>" + supervisor.markup()
+    supervised = data[: -len(_SIGNATURES_END)] + unit_value + b"</Signature>" + supervisor.markup()
     supervised += _SIGNATURES_END
     supervisor_value = _check_signature_value((yield lambda: document.signer(supervised)))
-    signed = XML_DECLARATION + supervised[: -len(_SIGNATURES_END)] + _value_markup(supervisor_value)
-    signed += _SIGNATURES_END
-    # What is stored is read back and checked, as datafile_supervise checks what it returns.
-    validate_signed_tree(datafile_load(signed))
-    return signed
+    return XML_DECLARATION + supervised[: -len(_SIGNATURES_END)] + _value_markup(supervisor_value) + _SIGNATURES_END
 
 
 _EINVOICE_END = b"</EInvoice>"
 _SIGNATURES_END = b"</Signature></Signatures></EInvoice>"
+# The patterns of the CertificateSerial and SigningTime types of docs/schema/einvoice-1.0.xsd
+# (tests/issuance/test_datafile_signatures.py checks that they are still the XSD's).
+_SERIAL_RE = re.compile(r"00|(0[1-9A-F]|[1-7][0-9A-F])([0-9A-F]{2}){0,19}|00[89A-F][0-9A-F]([0-9A-F]{2}){0,18}")
+_TIME_RE = re.compile(
+    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\+08:00"
+)
+
+
+# The XSD's limit on a SignatureValue (its Base64 type): 400 characters, i.e. 300 octets. An SM2
+# signature in DER is at most 72; the base64 of any bytes matches the type's pattern.
+_MAX_SIGNATURE_BASE64 = 400
 
 
 def _value_markup(value: bytes) -> bytes:
-    return b"<SignatureValue>" + base64.b64encode(value) + b"</SignatureValue>"
+    """The SignatureValue element of ``value``, refused as the XSD would refuse it."""
+    text = base64.b64encode(value)
+    if len(text) > _MAX_SIGNATURE_BASE64:
+        raise DataFileError(
+            DataFileErrorCode.SCHEMA_INVALID,
+            f"the signature value is {len(text)} base64 characters; the schema allows {_MAX_SIGNATURE_BASE64}",
+            path="/EInvoice/Signatures/Signature/SignatureValue",
+        )
+    return b"<SignatureValue>" + text + b"</SignatureValue>"
 
 
 @dataclass(frozen=True)
@@ -533,7 +554,16 @@ class _SignatureFields:
     @classmethod
     @functools.lru_cache(maxsize=64)  # the documents of a chunk share their signers and signing time
     def of(cls, role: SignatureRole, certificate_serial: str, signing_time: datetime.datetime) -> _SignatureFields:
-        return cls(role, _normalise_serial(certificate_serial), _signing_time_text(signing_time))
+        """The fields, refused as the XSD would refuse them (its patterns, as Python regexes)."""
+        serial, text = _normalise_serial(certificate_serial), _signing_time_text(signing_time)
+        for value, pattern, tag in ((serial, _SERIAL_RE, "CertificateSerial"), (text, _TIME_RE, "SigningTime")):
+            if pattern.fullmatch(value) is None:
+                raise DataFileError(
+                    DataFileErrorCode.SCHEMA_INVALID,
+                    f"{tag} {value!r} does not match the schema",
+                    path=f"/EInvoice/Signatures/Signature/{tag}",
+                )
+        return cls(role, serial, text)
 
     def markup(self) -> bytes:
         """The canonical form of the Signature without its SignatureValue and its end tag.
@@ -548,6 +578,3 @@ class _SignatureFields:
             f"<CertificateSerial>{self.serial}</CertificateSerial>"
             f"<SigningTime>{self.signing_time}</SigningTime>"
         ).encode("ascii")
-
-    def element(self, value: bytes) -> etree._Element:
-        return _signature_element_of(self.role, self.serial, self.signing_time, value)

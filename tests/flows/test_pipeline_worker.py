@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from config.celery import app
 from issuance.models import Receipt, ReceiptJob, SignStatus
 from issuance.tasks import receipt_jobs_sweep_task
 from tests.conftest import nontax_payload
-from tests.support.processes import celery_worker, wait_until
+from tests.support.processes import celery_worker, shared_with_workers, wait_until
 from zhongtai.audit.models import AuditEvent
 
 pytestmark = [
@@ -29,15 +28,8 @@ pytestmark = [
 @pytest.fixture
 def media(tmp_path: Path) -> Iterator[Path]:
     """Files shared with the worker processes through a folder; tasks go to the broker."""
-    storages = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    with override_settings(STORAGES=storages, EREC_SIGN_IN_REQUEST=False):
+    with shared_with_workers(tmp_path):
         yield tmp_path
-    app.conf.task_always_eager = eager
 
 
 def _issue_batch(api: Any, prefix: str, count: int) -> list[int]:

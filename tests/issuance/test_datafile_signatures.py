@@ -28,7 +28,9 @@ from issuance.datafile import (
     datafile_verify_signature,
     receipt_xml_build,
 )
+from issuance.datafile import signatures as signatures_module
 from issuance.datafile.formats import BEIJING
+from issuance.datafile.schema import datafile_load, schema_path, validate_signed_tree, validate_tree
 from tests.conftest import outpatient_payload
 from tests.issuance.test_datafile_build import issued
 from zhongtai.signing import sm2
@@ -437,3 +439,98 @@ def test_one_pass_signs_what_a_verifier_recomputes_and_writes_what_the_two_steps
     declaration, body = signed.split(b"\n", 1)
     assert declaration == b'<?xml version="1.0" encoding="UTF-8"?>' and b"\n" not in body
     assert datafile_parse(signed).items == datafile_parse(unsigned).items
+
+
+# --- one pass: validated once, the signatures' fields checked as the XSD checks them ----------
+
+
+def _one_pass(unsigned: bytes, *, unit_value: bytes, supervisor_value: bytes, **fields: Any) -> bytes:
+    arguments: dict[str, Any] = {
+        "unit_certificate_serial": UNIT_SERIAL,
+        "certificate_serial": SUPERVISOR_SERIAL,
+        "signing_time": UNIT_TIME,
+        **fields,
+    }
+    return datafile_sign_and_supervise(
+        unsigned,
+        unit_signer=lambda data: unit_value,
+        unit_verify=lambda data, signature: signature == unit_value,
+        number_is_unique=lambda code, number: True,
+        signer=lambda data: supervisor_value,
+        **arguments,
+    )
+
+
+def _two_steps(unsigned: bytes, *, unit_value: bytes, supervisor_value: bytes, **fields: Any) -> bytes:
+    unit_serial = fields.get("unit_certificate_serial", UNIT_SERIAL)
+    signing_time = fields.get("signing_time", UNIT_TIME)
+    unit_signed = datafile_sign(
+        unsigned, role="unit", signer=lambda data: unit_value, certificate_serial=unit_serial, signing_time=signing_time
+    )
+    return datafile_supervise(
+        unit_signed,
+        unit_verify=lambda data, signature: signature == unit_value,
+        number_is_unique=lambda code, number: True,
+        signer=lambda data: supervisor_value,
+        certificate_serial=fields.get("certificate_serial", SUPERVISOR_SERIAL),
+        signing_time=signing_time,
+    )
+
+
+NONTAX = (VECTORS / "01-nontax" / "unsigned.xml").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("fields", "unit_value", "supervisor_value"),
+    [
+        ({"unit_certificate_serial": "0", "certificate_serial": "1"}, b"\x30" * 8, b"\x30" * 72),
+        ({"unit_certificate_serial": "80", "certificate_serial": "ff" * 19}, b"\x01", b"\xff" * 300),
+        ({"unit_certificate_serial": "7f" + "ff" * 19, "certificate_serial": "00ab"}, b"\x00" * 71, b"+/" * 35),
+        ({"signing_time": datetime.datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=datetime.UTC)}, b"a", b"b"),
+    ],
+    ids=["shortest-serials", "longest-serial-longest-value", "twenty-octet-serial", "year-end-in-beijing"],
+)
+def test_one_pass_writes_a_schema_valid_document_for_every_value_the_schema_allows(
+    fields: dict[str, Any], unit_value: bytes, supervisor_value: bytes
+) -> None:
+    # given serials and signature values at the edges of what the XSD accepts
+    # when the one pass signs (it validates the input only, not what it writes)
+    signed = _one_pass(NONTAX, unit_value=unit_value, supervisor_value=supervisor_value, **fields)
+    # then the two steps, which validate every document they write against the XSD, write the same bytes
+    assert signed == _two_steps(NONTAX, unit_value=unit_value, supervisor_value=supervisor_value, **fields)
+    # and the document passes the XSD and the content rules as read back
+    validate_signed_tree(datafile_load(signed))
+    validate_tree(datafile_load(signed))
+
+
+@pytest.mark.parametrize(
+    ("fields", "unit_value", "supervisor_value"),
+    [
+        ({}, b"\x30" * 301, b"\x30" * 70),
+        ({}, b"\x30" * 70, b"\x30" * 301),
+        ({"signing_time": datetime.datetime(999, 6, 1, 12, tzinfo=BEIJING)}, b"\x30" * 70, b"\x30" * 70),
+    ],
+    ids=["unit-value-too-long", "supervisor-value-too-long", "three-digit-year"],
+)
+def test_one_pass_refuses_what_the_schema_refuses_as_the_two_steps_do(
+    fields: dict[str, Any], unit_value: bytes, supervisor_value: bytes
+) -> None:
+    # given a signature value or a signing time the XSD does not accept
+    # when each path signs, then both refuse it as schema-invalid
+    for path in (_one_pass, _two_steps):
+        with pytest.raises(DataFileError) as refused:
+            path(NONTAX, unit_value=unit_value, supervisor_value=supervisor_value, **fields)
+        assert refused.value.code is DataFileErrorCode.SCHEMA_INVALID, path.__name__
+
+
+def test_the_one_pass_field_patterns_are_the_schemas() -> None:
+    # given the XSD's patterns of the two variable fields of a Signature
+    xsd = etree.parse(str(schema_path()))
+    ns = {"xs": "http://www.w3.org/2001/XMLSchema"}
+
+    def pattern(type_name: str) -> str:
+        return xsd.xpath(f"//xs:simpleType[@name='{type_name}']//xs:pattern/@value", namespaces=ns)[0]
+
+    # then the one pass checks the same ones
+    assert signatures_module._SERIAL_RE.pattern == pattern("CertificateSerial")
+    assert signatures_module._TIME_RE.pattern == pattern("SigningTime")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import posixpath
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ from issuance.datafile import (
 )
 from issuance.jobs import job_requeue, job_run
 from issuance.layout import pdf_extract_xml
-from issuance.models import Receipt, ReceiptJob, SignStatus
+from issuance.models import Receipt, ReceiptJob, SignStatus, _receipt_file_path
 from issuance.payload import parse_issue_input
 from issuance.services import receipts_issue
 from issuance.tasks import receipt_jobs_run_task
@@ -321,7 +322,7 @@ def test_a_receipt_another_worker_signed_meanwhile_keeps_the_first_signature(
         return signed
 
     monkeypatch.setattr(pipeline, "datafile_sign_and_supervise_many", slow)
-    folder = f"receipts/{receipt.receipt_code}/{receipt.number:010d}"
+    folder = _folder(receipt)
     before = _files(folder)  # the in-memory storage outlives each test's database
     with django_capture_on_commit_callbacks(execute=True):
         assert receipt_jobs_run_task(jobs) == {ReceiptJob.State.DONE: 1}
@@ -402,7 +403,7 @@ def test_a_chunk_whose_recording_fails_leaves_its_receipts_pending_and_its_jobs_
 
     monkeypatch.setattr(pipeline, "jobs_create", refused)
     jobs = _issue_pending(unit, "ROLL", 2)
-    folders = [f"receipts/{receipt.receipt_code}/{receipt.number:010d}" for receipt in _receipts(jobs)]
+    folders = [_folder(receipt) for receipt in _receipts(jobs)]
     before = [_files(folder) for folder in folders]  # the in-memory storage outlives each test's database
     # when the chunk runs
     assert receipt_jobs_run_task(jobs) == {ReceiptJob.State.PENDING: 2}
@@ -434,6 +435,11 @@ def test_a_chunk_is_recorded_and_its_jobs_finished_in_one_commit(
     # then the sign jobs are finished by one statement, inside the transaction that records the signatures
     assert len(finishing) == 1 and len(commits) == 1 and finishing[0] < commits[0], statements
     assert set(ReceiptJob.objects.filter(pk__in=jobs).values_list("state", flat=True)) == {"done"}
+
+
+def _folder(receipt: Receipt) -> str:
+    """The directory of the receipt's files (shared with the receipts whose numbers are near its own)."""
+    return posixpath.dirname(_receipt_file_path(receipt, "einvoice.xml"))
 
 
 def _files(folder: str) -> set[str]:

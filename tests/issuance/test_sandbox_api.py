@@ -110,9 +110,10 @@ def test_sandbox_files_are_stored_apart(worlds: dict[str, dict[str, Any]]) -> No
     sandbox = Receipt.objects.get(bus_no="S1")
     production = Receipt.objects.get(bus_no="P1")
     # (the storage may add a suffix when an earlier test left a file of that name)
-    assert sandbox.datafile.name.startswith(f"receipts/sandbox/{current_code()}/{NUMBER_1}/einvoice")
-    assert production.datafile.name.startswith(f"receipts/{current_code()}/{NUMBER_1}/einvoice")
-    assert sandbox.layout_file.name.startswith(f"receipts/sandbox/{current_code()}/{NUMBER_1}/")
+    assert sandbox.datafile.name.startswith(f"receipts/sandbox/{current_code()}/000000/{NUMBER_1}-einvoice")
+    assert production.datafile.name.startswith(f"receipts/{current_code()}/000000/{NUMBER_1}-einvoice")
+    assert sandbox.layout_file.name.startswith(f"receipts/sandbox/{current_code()}/000000/{NUMBER_1}-einvoice")
+    assert sandbox.layout_file.name.endswith(".pdf")
 
 
 # --- every lookup sees one environment ------------------------------------------------------------
