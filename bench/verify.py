@@ -25,6 +25,7 @@ import http.client
 import math
 import os
 import random
+import re
 import secrets
 import shlex
 import signal
@@ -47,7 +48,6 @@ from zhongtai.gateway.signing import compute_signature, string_to_sign  # noqa: 
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 DB_NAME = "ereceipt_bench_verify"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 SETTINGS = "config.settings.bench"
 SERVER_FLAG = "EREC_BENCH_VERIFY_SERVER"
@@ -411,15 +411,13 @@ def verdicts_prime(sample: int, seed: int) -> list[tuple[int, str, int, str]]:
         "checks": [[name.value, CHECK_TITLES[name], True, ""] for name in CheckName if name is not CheckName.SANDBOX],
         "reason": "",
     }
-    real = selectors._trust_generation
-    generation = real()
-    check = [selectors._verdict_key(r) for r in receipts[:3]]
-    selectors._trust_generation = lambda: generation
-    try:
-        keys = [selectors._verdict_key(r) for r in receipts]
-    finally:
-        selectors._trust_generation = real
-    if keys[:3] != check:
+    generation = selectors.trust_generation()
+    keys = [selectors._verdict_key(r, generation) for r in receipts]
+    found = [
+        selectors.receipt_find_by_elements(receipt_code=r.receipt_code, number=r.number, check_code=r.check_code)
+        for r in receipts[:3]
+    ]
+    if keys[:3] != [selectors._verdict_key(r) for r in found if r is not None]:
         raise RuntimeError("verdict keys computed with the trust generation read once differ from the real ones")
     for start in range(0, len(keys), 5000):
         cache.set_many({key: verdict for key in keys[start : start + 5000]}, timeout=VERDICT_TTL)
@@ -441,7 +439,115 @@ def checks_after(phases: list[PhaseResult], targets: list[tuple[int, str, int, s
     ]
 
 
+# --- In-process profile ---------------------------------------------------------------------
+
+
+@dataclass
+class ProfileResult:
+    scenario: Scenario
+    plain_ms: float  # mean of the requests without the profiler
+    profiled_ms: float
+    queries: int  # SQL statements of one request
+    report: str
+    files: list[Path]
+
+
+def profile_requests(
+    *, scenario: Scenario, app_id: str, secret: str, targets: list[tuple[int, str, int, str]], requests: int
+) -> ProfileResult:
+    """The scenario's endpoint in this process (Django test client, same settings, database and
+    Redis): ``requests`` timed without the profiler, one with its SQL statements counted, then
+    ``requests`` under cProfile. Writes var/bench/profile-verify-<scenario>.prof and .txt."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    client = Client()
+    rng = random.Random(requests)
+
+    def get() -> float:
+        path, query = _request_of(scenario, rng.choice(targets))
+        timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+        message = string_to_sign(
+            method="GET", path=path, query_string=query, timestamp=timestamp, nonce=nonce, body=b""
+        )
+        headers = {
+            "X-App-Id": app_id,
+            "X-Timestamp": timestamp,
+            "X-Nonce": nonce,
+            "X-Signature": compute_signature(secret, message),
+        }
+        started = time.perf_counter()
+        response = client.get(f"{path}?{query}" if query else path, headers=headers)
+        spent = time.perf_counter() - started
+        error = _answer_ok(scenario, response.status_code, response.content)
+        if error:
+            raise RuntimeError(f"profile request failed: {error}")
+        return spent
+
+    with override_settings(ROOT_URLCONF="bench.verify"):
+        for _ in range(20):
+            get()  # warm: imports, connection, caches
+        plain = [get() for _ in range(requests)]
+        statements: list[str] = []
+
+        def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
+            get()
+        profiler = cProfile.Profile()
+        profiled = []
+        for _ in range(requests):
+            profiler.enable()
+            profiled.append(get())
+            profiler.disable()
+    out_dir = BASE_DIR / "var" / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    raw_path = out_dir / f"profile-verify-{scenario.name}.prof"
+    text_path = out_dir / f"profile-verify-{scenario.name}.txt"
+    profiler.dump_stats(raw_path)
+    full = io.StringIO()
+    stats = pstats.Stats(profiler, stream=full)
+    stats.sort_stats("cumulative").print_stats(80)
+    stats.sort_stats("tottime").print_stats(60)
+    text_path.write_text("\n".join(statements) + "\n\n" + full.getvalue())
+    short = io.StringIO()
+    pstats.Stats(profiler, stream=short).sort_stats("tottime").print_stats(15)
+    parts = short.getvalue().split("ncalls", 1)
+    return ProfileResult(
+        scenario=scenario,
+        plain_ms=1000 * sum(plain) / len(plain),
+        profiled_ms=1000 * sum(profiled) / len(profiled),
+        queries=len(statements),
+        report="   ncalls" + parts[1] if len(parts) == 2 else short.getvalue(),
+        files=[raw_path, text_path],
+    )
+
+
 # --- Report and main --------------------------------------------------------------------------
+
+
+def profile_report(profiles: list[ProfileResult]) -> None:
+    if not profiles:
+        return
+    print("\nIn-process (Django test client, no network, no competing requests):")
+    for p in profiles:
+        print(
+            f"  {p.scenario.label:<16} {p.plain_ms:6.2f} ms per request without the profiler, "
+            f"{p.queries} SQL statements; {p.profiled_ms:.2f} ms under cProfile"
+        )
+    by_name = {p.scenario.name: p for p in profiles}
+    if "api" in by_name and "ceiling" in by_name:
+        print(f"  ratio bare lookup ms ÷ API ms: {by_name['ceiling'].plain_ms / by_name['api'].plain_ms:.2f}")
+    for p in profiles:
+        print(f"\nTop functions by own time, {p.scenario.label}:\n{p.report.rstrip()}")
+        print("Full profile: " + ", ".join(str(path.relative_to(BASE_DIR)) for path in p.files))
 
 
 def _fmt(value: float, spec: str) -> str:
@@ -507,8 +613,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker, gthread; 1 = sync (default 4)")
     parser.add_argument("--scenario", action="append", choices=list(SCENARIOS), help="repeatable; default both")
-    parser.add_argument("--keep-db", action="store_true", help=f"keep the database {DB_NAME}")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="afterwards, N requests of each scenario in-process, timed and under cProfile (default 0: off)",
+    )
+    parser.add_argument(
+        "--database",
+        default=DB_NAME,
+        help=f"the throw-away database, ereceipt_bench_… only: dropped and created (default {DB_NAME})",
+    )
+    parser.add_argument("--keep-db", action="store_true", help="keep the database")
     args = parser.parse_args(argv)
+    if not re.fullmatch(r"ereceipt_bench_[a-z0-9_]{1,40}", args.database):
+        parser.error("--database must be ereceipt_bench_ followed by lower-case letters, digits or _")
+    if not 0 <= args.profile <= 10_000:
+        parser.error("--profile must be 0..10,000")
     if not 1 <= args.receipts <= 50_000_000:
         parser.error("--receipts must be 1..50,000,000")
     if not 1 <= args.sample <= 200_000:
@@ -526,14 +648,17 @@ def _on_term(signum: int, frame: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    db_name = args.database
+    database_url = f"postgres://postgres@127.0.0.1:5432/{db_name}"
     command = shlex.join([sys.executable, *sys.argv]) if argv is None else shlex.join(["bench/verify.py", *argv])
     scenarios = [SCENARIOS[name] for name in (args.scenario or list(SCENARIOS))]
     warmup = min(3.0, max(1.0, args.duration / 5))
     budget = 600 + args.receipts / 2000 + len(scenarios) * (warmup + args.duration + REQUEST_TIMEOUT + 40)
+    budget += len(scenarios) * args.profile * 0.2
     signal.signal(signal.SIGALRM, issue_bench._on_alarm)
     signal.signal(signal.SIGTERM, _on_term)
     signal.alarm(int(budget))
-    issue_bench.DB_NAME = DB_NAME  # the CPU probe counts this database's backends as PostgreSQL's
+    issue_bench.DB_NAME = db_name  # the CPU probe counts this database's backends as PostgreSQL's
 
     work_dir = Path(tempfile.mkdtemp(prefix="erec-bench-verify-"))
     (work_dir / "var" / "staticfiles").mkdir(parents=True)
@@ -541,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": SETTINGS,
-        "DATABASE_URL": DATABASE_URL,
+        "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
         "EREC_NONCE_BACKEND": "redis",
         "EREC_VAR_DIR": str(work_dir / "var"),
@@ -555,8 +680,8 @@ def main(argv: list[str] | None = None) -> int:
     database_made = False
     phases: list[PhaseResult] = []
     try:
-        print(f"[bench] database {DB_NAME}: drop, create, migrate", flush=True)
-        seed_support.database_recreate(PG_ADMIN_DSN, DB_NAME)
+        print(f"[bench] database {db_name}: drop, create, migrate", flush=True)
+        seed_support.database_recreate(PG_ADMIN_DSN, db_name)
         database_made = True
         seed_support.migrate(env)
         os.environ.update(env)
@@ -605,11 +730,16 @@ def main(argv: list[str] | None = None) -> int:
                         flush=True,
                     )
         issue_bench.server_stop(server)
+        profiles = [
+            profile_requests(scenario=scenario, app_id=app_id, secret=secret, targets=targets, requests=args.profile)
+            for scenario in (scenarios if args.profile else [])
+        ]
         checks = checks_after(phases, targets)
         connections.close_all()
         print_report(
             receipts=receipts, sample=len(targets), phases=phases, checks=checks, command=command, seeded=seeded
         )
+        profile_report(profiles)
         print(f"Server:  {shlex.join(server_command)}")
         for path in (log_path, work_dir / "gunicorn.out"):
             if path.exists() and path.stat().st_size:
@@ -627,8 +757,8 @@ def main(argv: list[str] | None = None) -> int:
             database_made=database_made,
             keep_db=args.keep_db,
             admin_dsn=PG_ADMIN_DSN,
-            name=DB_NAME,
-            url=DATABASE_URL,
+            name=db_name,
+            url=database_url,
             work_dir=work_dir,
         )
 

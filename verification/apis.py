@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.http import HttpResponse
@@ -25,11 +25,26 @@ from issuance.models import Receipt
 from issuance.schemas import ErrorSerializer
 from verification.authentication import IsReimbursingParty, PartySignatureAuthentication, party_of
 from verification.errors import VerificationError
+from verification.foreign import (
+    ForeignAnswer,
+    entry_foreign_refused,
+    foreign_answer_get,
+    foreign_receipt_find,
+    is_foreign,
+)
 from verification.models import ReceiptEntry
-from verification.selectors import entry_get_for_party, entry_list, receipt_answer_get, receipt_find_by_elements
+from verification.selectors import (
+    ReceiptAnswer,
+    entry_get_for_party,
+    entry_list,
+    receipt_answer_get,
+    receipt_find_by_elements,
+)
 from verification.services import entry_cancel, entry_record, verification_count_increment
 from zhongtai.core.errors import ApplicationError, CommonError
+from zhongtai.core.money import FEN
 from zhongtai.core.params import invalid, param_int
+from zhongtai.national.client import ForeignReceipt
 
 RECEIPT_CODE_RE = re.compile(r"^[0-9]{8}\Z")
 RECEIPT_NUMBER_RE = re.compile(r"^[0-9]{10}\Z")
@@ -59,8 +74,8 @@ def _path_fields(receipt_code: str, number: str) -> dict[str, str]:
     return fields
 
 
-def _held_receipt(receipt_code: str, number: str, check_code: Any) -> Receipt:
-    """The receipt named in the path, found only with its check code (the same 404 otherwise)."""
+def _elements_checked(receipt_code: str, number: str, check_code: Any) -> str:
+    """The path's code and number and the check code, validated; the check code."""
     fields = _path_fields(receipt_code, number)
     if not isinstance(check_code, str) or not check_code:
         fields["checkCode"] = "请提供校验码（6 位十六进制）。"
@@ -68,6 +83,20 @@ def _held_receipt(receipt_code: str, number: str, check_code: Any) -> Receipt:
         fields["checkCode"] = "校验码应为 6 位十六进制（0-9、a-f）。"
     if fields:
         raise _input_error(fields)
+    return check_code
+
+
+def _held_foreign(receipt_code: str, number: str, check_code: str) -> ForeignReceipt:
+    """Another province's receipt, from the national platform (the same 404 when it has none)."""
+    found = foreign_receipt_find(receipt_code=receipt_code, number=int(number), check_code=check_code)
+    if found is None:
+        raise _no_such_receipt()
+    return found
+
+
+def _held_receipt(receipt_code: str, number: str, check_code: Any) -> Receipt:
+    """The receipt named in the path, found only with its check code (the same 404 otherwise)."""
+    check_code = _elements_checked(receipt_code, number, check_code)
     receipt = receipt_find_by_elements(receipt_code=receipt_code, number=int(number), check_code=check_code)
     if receipt is None:
         raise _no_such_receipt()
@@ -137,6 +166,49 @@ class EntryBriefOutputSerializer(serializers.Serializer):
     mine = serializers.BooleanField(help_text="是否本单位的记录")
 
 
+def _money(value: Decimal | None) -> str | None:
+    """As ``DecimalField(max_digits=14, decimal_places=2)`` writes it."""
+    return None if value is None else format(value.quantize(FEN, rounding=ROUND_HALF_UP), "f")
+
+
+def answer_payload(answer: ReceiptAnswer | ForeignAnswer) -> dict[str, Any]:
+    """The body of ``PublicReceiptApi``: exactly what its ``OutputSerializer`` writes, built directly.
+
+    A verification is the hottest request of the platform, and running the serializer's ~30
+    fields costs it more than a query does (docs/verification.md, "Speed"). The serializer still
+    describes the answer (OpenAPI), and tests/verification/test_verification_speed_paths.py checks
+    that both write the same body for every kind of answer. Entries, rare in a verification
+    answer, still go through their serializer.
+    """
+    receipt, verdict, entries = answer.receipt, answer.verdict, answer.entries
+    return {
+        "receiptCode": receipt.receipt_code,
+        "receiptNumber": receipt.number_text,
+        "checkCode": receipt.check_code,
+        "kindCode": receipt.kind.code,
+        "kindName": receipt.kind.name,
+        "issueDate": receipt.issue_date.isoformat(),
+        "totalAmount": _money(receipt.total_amount),
+        "unitName": receipt.unit.name,
+        "unitCreditCode": receipt.unit.credit_code,
+        "payerName": receipt.payer_name,
+        "isRed": bool(receipt.is_red),
+        "genuine": bool(verdict.genuine),
+        "failureReason": verdict.reason,
+        "checks": [{"name": c.name, "title": c.title, "ok": c.ok, "code": c.code} for c in verdict.checks],
+        "status": str(receipt.status),
+        "statusLabel": answer.status_label,
+        "reimbursed": entries.reimbursed,
+        "claimedAmount": _money(entries.claimed_amount),
+        "remainingAmount": _money(entries.remaining_amount),
+        "entries": EntryBriefOutputSerializer(entries.entries, many=True).data if entries.entries else [],
+        "verificationCount": answer.verification_count,
+        "provinceCode": answer.province,
+        "provinceName": answer.province_name,
+        "source": answer.source,
+    }
+
+
 class PublicReceiptApi(APIView):
     authentication_classes = [PartySignatureAuthentication]
     permission_classes = [IsReimbursingParty]
@@ -166,25 +238,54 @@ class PublicReceiptApi(APIView):
         )
         statusLabel = serializers.CharField(source="status_label", help_text="如“正常”“已冲红”“已报销”")
         reimbursed = serializers.BooleanField(source="entries.reimbursed", help_text="是否有有效的报销/入账记录")
-        claimedAmount = serializers.DecimalField(source="entries.claimed_amount", max_digits=14, decimal_places=2)
-        remainingAmount = serializers.DecimalField(source="entries.remaining_amount", max_digits=14, decimal_places=2)
+        claimedAmount = serializers.DecimalField(
+            source="entries.claimed_amount",
+            max_digits=14,
+            decimal_places=2,
+            allow_null=True,
+            help_text="已报销/入账金额；外省票据的台账在开票地，此处为 null",
+        )
+        remainingAmount = serializers.DecimalField(
+            source="entries.remaining_amount",
+            max_digits=14,
+            decimal_places=2,
+            allow_null=True,
+            help_text="剩余可报销/入账金额；外省票据为 null",
+        )
         entries = EntryBriefOutputSerializer(source="entries.entries", many=True, help_text="有效的报销/入账记录")
-        verificationCount = serializers.IntegerField(source="verification_count", help_text="查验次数（含本次）")
+        verificationCount = serializers.IntegerField(
+            source="verification_count",
+            allow_null=True,
+            help_text="查验次数（含本次）；外省票据由全国平台统计，此处为 null",
+        )
+        provinceCode = serializers.CharField(source="province", help_text="开票地省级区划代码（票据代码前两位）")
+        provinceName = serializers.CharField(source="province_name", help_text="开票地，如“湖南省”")
+        source = serializers.CharField(
+            help_text="province 本省平台的记录；national 外省票据，经全国财政电子票据平台查验"
+        )
 
     @extend_schema(
         operation_id="public_receipt_get",
         summary="查验票据：真伪、状态、金额与报销/入账情况",
-        description="须提供校验码；票据不存在、校验码错误、联调测试票据与尚未签章的票据一律返回 404 NO_SUCH_RECEIPT。",
+        description=(
+            "须提供校验码；票据不存在、校验码错误、联调测试票据与尚未签章的票据一律返回 404 NO_SUCH_RECEIPT。"
+            "外省票据（票据代码前两位不是本省）经全国平台查验，应答形状相同（source 为 national，查验次数与"
+            "报销金额为 null）；全国平台无法访问时返回 503 NATIONAL_UNAVAILABLE。"
+        ),
         parameters=[CHECK_CODE_PARAMETER],
-        responses={200: OutputSerializer, **ERRORS},
+        responses={200: OutputSerializer, 503: ErrorSerializer, **ERRORS},
         tags=[TAG],
     )
     def get(self, request: Request, receipt_code: str, number: str) -> Response:
         principal = party_of(request)
-        receipt = _held_receipt(receipt_code, number, request.query_params.get("checkCode"))
+        check_code = _elements_checked(receipt_code, number, request.query_params.get("checkCode"))
+        if is_foreign(receipt_code):
+            found = _held_foreign(receipt_code, number, check_code)
+            return Response(answer_payload(foreign_answer_get(found=found)))
+        receipt = _held_receipt(receipt_code, number, check_code)
         count = verification_count_increment(receipt=receipt)
         answer = receipt_answer_get(receipt=receipt, verification_count=count, party=principal.party)
-        return Response(self.OutputSerializer(answer).data)
+        return Response(answer_payload(answer))
 
 
 class PublicReceiptDataFileApi(APIView):
@@ -194,16 +295,25 @@ class PublicReceiptDataFileApi(APIView):
     @extend_schema(
         operation_id="public_receipt_datafile",
         summary="下载票据的数据文件（已签章的 XML），用于离线验证与归档",
+        description="外省票据返回全国平台提供的数据文件；全国平台无法访问时返回 503 NATIONAL_UNAVAILABLE。",
         parameters=[CHECK_CODE_PARAMETER],
-        responses={(200, "application/xml"): OpenApiResponse(description="EInvoice XML"), **ERRORS},
+        responses={
+            (200, "application/xml"): OpenApiResponse(description="EInvoice XML"),
+            503: ErrorSerializer,
+            **ERRORS,
+        },
         tags=[TAG],
     )
     def get(self, request: Request, receipt_code: str, number: str) -> HttpResponse:
-        receipt = _held_receipt(receipt_code, number, request.query_params.get("checkCode"))
-        with receipt.datafile.open("rb") as handle:
-            content = handle.read()
+        check_code = _elements_checked(receipt_code, number, request.query_params.get("checkCode"))
+        if is_foreign(receipt_code):
+            content = _held_foreign(receipt_code, number, check_code).datafile
+        else:
+            receipt = _held_receipt(receipt_code, number, check_code)
+            with receipt.datafile.open("rb") as handle:
+                content = handle.read()
         response = HttpResponse(content, content_type="application/xml")
-        response["Content-Disposition"] = f'attachment; filename="{receipt.receipt_code}-{receipt.number_text}.xml"'
+        response["Content-Disposition"] = f'attachment; filename="{receipt_code}-{number}.xml"'
         response["Cache-Control"] = "private, max-age=0"
         return response
 
@@ -239,6 +349,7 @@ class EntryCreateApi(APIView):
         operation_id="public_entry_create",
         summary="登记报销/入账（可部分报销；同一单位对同一票据只能有一条有效记录）",
         request=InputSerializer,
+        description="外省票据的报销/入账台账由开票地省级平台管理：一律返回 422 ENTRY_FOREIGN_RECEIPT。",
         responses={201: EntryResultSerializer, 409: ErrorSerializer, 422: ErrorSerializer, **ERRORS},
         tags=[TAG],
     )
@@ -250,6 +361,8 @@ class EntryCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        if is_foreign(receipt_code):
+            raise entry_foreign_refused(receipt_code)
         receipt = _held_receipt(receipt_code, number, data["checkCode"])
         outcome = entry_record(
             party=principal.party,

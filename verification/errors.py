@@ -17,3 +17,6 @@ class VerificationError(ErrorCode):
     ENTRY_DATE_INVALID = "ENTRY_DATE_INVALID"
     ENTRY_NOT_FOUND = "ENTRY_NOT_FOUND"
     ENTRY_ALREADY_CANCELLED = "ENTRY_ALREADY_CANCELLED"
+    # Cross-province verification (跨省查验) through the national platform.
+    NATIONAL_UNAVAILABLE = "NATIONAL_UNAVAILABLE"
+    ENTRY_FOREIGN_RECEIPT = "ENTRY_FOREIGN_RECEIPT"

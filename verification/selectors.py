@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -10,18 +11,104 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db import connection, models
+from django.db.models import QuerySet, Sum
 
 from issuance.models import Receipt, SignStatus
 from issuance.states import ReceiptStatus
 from issuance.verifier import CHECK_TITLES, DatabaseTrust, receipt_file_verify
 from verification.models import ReceiptEntry, ReimbursingParty, VerificationCounter
+from verification.provinces import province_name
+from zhongtai.masterdata.models import ReceiptKind, Unit
 from zhongtai.signing.models import Certificate, CertificateAuthority
 
 # Compared when no receipt has the code and number, so that a missing receipt costs the same
 # work as a wrong check code. Not hex: it never equals a check code.
 _DUMMY_CHECK_CODE = "zzzzzz"
 ZERO = Decimal("0.00")
+
+# The receipt's columns an answer uses (page, API, verdict key, optional elements): a receipt
+# row is wide, and a verification reads one per request. The rest are deferred (loaded if read).
+ANSWER_FIELDS = (
+    "id",
+    "receipt_code",
+    "number",
+    "check_code",
+    "sandbox",
+    "status",
+    "is_red",
+    "issue_date",
+    "total_amount",
+    "total_amount_upper",
+    "payer_type",
+    "payer_name",
+    "region_code",
+    "sign_status",
+    "signed_at",
+    "datafile",
+    "unit_cert_serial",
+    "supervisor_cert_serial",
+    "kind",
+    "unit",
+)
+KIND_FIELDS = ("id", "code", "name")
+UNIT_FIELDS = ("id", "code", "name", "credit_code")
+
+
+@functools.cache
+def _answer_sql() -> tuple[str, tuple[str, ...]]:
+    """The one query of a verification, written once per process: (SQL, its fixed parameters).
+
+    The receipt's answer columns, its kind's and unit's, the state of trust
+    (:func:`trust_generation`) and whether an active entry stands, by code and number. Built
+    from the models' metadata rather than through the ORM on every request: compiling the
+    equivalent queryset (select_related, only, a subquery, raw SQL) cost a verification
+    more CPU than the query itself (docs/verification.md, "Speed"). Plain SQL both
+    PostgreSQL and SQLite run; ``Receipt.objects.raw`` maps the receipt's columns (the
+    database converters applied), the others are read by position.
+    """
+    quote = connection.ops.quote_name
+
+    def column(model: type[models.Model], name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    def table(model: type[models.Model]) -> str:
+        return quote(model._meta.db_table)
+
+    selected = [f"r.{column(Receipt, name)}" for name in ANSWER_FIELDS]
+    selected += [f"k.{column(ReceiptKind, name)} AS {quote('kind__' + name)}" for name in KIND_FIELDS]
+    selected += [f"u.{column(Unit, name)} AS {quote('unit__' + name)}" for name in UNIT_FIELDS]
+    trust_sql, trust_params = _trust_generation_parts()
+    entry_exists = (
+        f"EXISTS (SELECT 1 FROM {table(ReceiptEntry)} e WHERE e.{column(ReceiptEntry, 'receipt')} = r.id"
+        f" AND e.{column(ReceiptEntry, 'status')} = %s)"
+    )
+    sql = (
+        f"SELECT {', '.join(selected)}, {trust_sql} AS trust_generation, {entry_exists} AS has_active_entries"
+        f" FROM {table(Receipt)} r"
+        f" JOIN {table(ReceiptKind)} k ON k.id = r.{column(Receipt, 'kind')}"
+        f" JOIN {table(Unit)} u ON u.id = r.{column(Receipt, 'unit')}"
+        f" WHERE r.{column(Receipt, 'receipt_code')} = %s AND r.{column(Receipt, 'number')} = %s"
+        f" AND r.{column(Receipt, 'sandbox')} = %s ORDER BY r.id LIMIT 1"
+    )
+    return sql, (*trust_params, ReceiptEntry.Status.ACTIVE.value)
+
+
+def _answer_receipt(*, receipt_code: str, number: int) -> Receipt | None:
+    """The production receipt with this code and number, its kind and unit attached, or None."""
+    sql, fixed = _answer_sql()
+    found = list(Receipt.objects.raw(sql, [*fixed, receipt_code, number, False]))
+    if not found:
+        return None
+    receipt = found[0]
+    values = receipt.__dict__
+    db = receipt._state.db
+    # Model.from_db: the related rows as the ORM loads them (fields not read stay deferred).
+    receipt.kind = ReceiptKind.from_db(db, list(KIND_FIELDS), [values.pop("kind__" + n) for n in KIND_FIELDS])
+    receipt.unit = Unit.from_db(db, list(UNIT_FIELDS), [values.pop("unit__" + n) for n in UNIT_FIELDS])
+    receipt.has_active_entries = bool(receipt.has_active_entries)
+    receipt.trust_generation = str(receipt.trust_generation)
+    return receipt
 
 
 def receipt_find_by_elements(
@@ -40,11 +127,7 @@ def receipt_find_by_elements(
     total, payer) that does not match. The check code is compared in constant time, against
     a dummy when there is no row, so that both cases do the same work.
     """
-    candidate = (
-        Receipt.objects.filter(receipt_code=receipt_code, number=number, sandbox=False)
-        .select_related("kind", "unit")
-        .first()
-    )
+    candidate = _answer_receipt(receipt_code=receipt_code, number=number)
     stored = candidate.check_code if candidate is not None else _DUMMY_CHECK_CODE
     matched = hmac.compare_digest(stored.lower().encode(), check_code.strip().lower().encode())
     if candidate is None or not matched:
@@ -89,31 +172,57 @@ class ReceiptVerdict:
     reason: str  # the first failure, in Chinese; "" when genuine
 
 
-def _trust_generation() -> str:
+def _trust_generation_parts() -> tuple[str, list[str]]:
+    """SQL naming the state of trust, as text (with its parameters); see :func:`trust_generation`.
+
+    Plain SQL that both PostgreSQL and SQLite run, so that it can ride along with the receipt's
+    own query: the revoked certificates' count and latest revocation time, and the active
+    roots' count, smallest, largest and summed certificate ids.
+    """
+    certificates = Certificate._meta.db_table
+    authorities = CertificateAuthority._meta.db_table
+    sql = (
+        f"(SELECT COUNT(*) || ':' || COALESCE(CAST(MAX(revoked_at) AS TEXT), '') FROM {certificates}"
+        " WHERE status = %s) || '|' || "
+        f"(SELECT COUNT(*) || ':' || COALESCE(MIN(certificate_id), 0) || ':' || COALESCE(MAX(certificate_id), 0)"
+        f" || ':' || COALESCE(SUM(certificate_id), 0) FROM {authorities} WHERE kind = %s AND status = %s)"
+    )
+    params = [
+        Certificate.Status.REVOKED.value,
+        CertificateAuthority.Kind.ROOT.value,
+        CertificateAuthority.Status.ACTIVE.value,
+    ]
+    return sql, params
+
+
+def trust_generation() -> str:
     """Changes whenever the verdict of an unchanged data file could change.
 
     The verifier trusts the platform's records: the province's root CA and the revocations
     recorded for certificates. Revocations are final (never undone) and only added, so their
-    count and latest time, with the active roots, name the state of trust.
+    count and latest time name them. The active roots are named by their count and the
+    smallest, largest and summed certificate ids, which tell apart any two sets of up to three
+    roots (a province has one, two while a root is renewed): adding, retiring or re-keying a
+    root changes it. :func:`receipt_find_by_elements` reads the same value in the receipt's
+    own query, so a verification pays no extra round trip for it.
     """
-    revoked = Certificate.objects.filter(status=Certificate.Status.REVOKED).aggregate(
-        n=Count("pk"), last=Max("revoked_at")
-    )
-    roots = CertificateAuthority.objects.filter(
-        kind=CertificateAuthority.Kind.ROOT, status=CertificateAuthority.Status.ACTIVE
-    ).values_list("certificate_id", flat=True)
-    last = revoked["last"].timestamp() if revoked["last"] else 0
-    return f"{revoked['n']}:{last}:{sorted(r or 0 for r in roots)}"
+    sql, params = _trust_generation_parts()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql}", params)
+        return str(cursor.fetchone()[0])
 
 
-def _verdict_key(receipt: Receipt) -> str:
+def _verdict_key(receipt: Receipt, generation: str | None = None) -> str:
+    """The verdict's cache key: the receipt, its file, signing time, certificates and the state of trust."""
+    if generation is None:
+        generation = getattr(receipt, "trust_generation", None) or trust_generation()
     basis = "|".join(
         [
             receipt.datafile.name,
             receipt.signed_at.isoformat() if receipt.signed_at else "",
             receipt.unit_cert_serial,
             receipt.supervisor_cert_serial,
-            _trust_generation(),
+            generation,
         ]
     )
     return f"verify:verdict:{receipt.pk}:{hashlib.sha256(basis.encode()).hexdigest()[:32]}"
@@ -195,14 +304,17 @@ class EntryBrief:
 
 @dataclass(frozen=True)
 class EntriesSummary:
+    """The active entries of a receipt; amounts None when its ledger is kept elsewhere (another province)."""
+
     total_amount: Decimal
-    claimed_amount: Decimal
-    remaining_amount: Decimal
+    claimed_amount: Decimal | None
+    remaining_amount: Decimal | None
     entries: tuple[EntryBrief, ...]
+    reimbursed_flag: bool | None = None  # what another province's platform says, when it keeps the ledger
 
     @property
     def reimbursed(self) -> bool:
-        return bool(self.entries)
+        return self.reimbursed_flag if self.reimbursed_flag is not None else bool(self.entries)
 
 
 def receipt_active_entries(*, receipt: Receipt) -> QuerySet[ReceiptEntry]:
@@ -214,7 +326,14 @@ def receipt_active_entries(*, receipt: Receipt) -> QuerySet[ReceiptEntry]:
 
 
 def receipt_entries_summary(*, receipt: Receipt, party: ReimbursingParty | None = None) -> EntriesSummary:
-    """What the active entries claim of the receipt, and what remains (read from the entries themselves)."""
+    """What the active entries claim of the receipt, and what remains (read from the entries themselves).
+
+    A receipt found by :func:`receipt_find_by_elements` says in its own query whether any
+    entry stands (``has_active_entries``); most have none, and then nothing more is read.
+    """
+    if getattr(receipt, "has_active_entries", True) is False:
+        total = receipt.total_amount if receipt.total_amount > 0 else ZERO
+        return EntriesSummary(total, ZERO, total, ())
     entries = tuple(
         EntryBrief(
             entry_id=entry.pk,
@@ -240,10 +359,14 @@ def receipt_is_reimbursed(*, receipt: Receipt) -> bool:
 
 def receipt_status_labels(*, receipt: Receipt, reimbursed: bool) -> list[str]:
     """The public status (状态): 正常 / 已冲红 / 已换开纸质票据, and 已报销 when any entry stands."""
-    if receipt.status == ReceiptStatus.ISSUED:
+    return status_labels_for(status=receipt.status, reimbursed=reimbursed)
+
+
+def status_labels_for(*, status: str, reimbursed: bool) -> list[str]:
+    if status == ReceiptStatus.ISSUED:
         labels = [] if reimbursed else [ReceiptStatus.ISSUED.label]
     else:
-        labels = [ReceiptStatus(receipt.status).label]
+        labels = [ReceiptStatus(status).label]
     if reimbursed:
         labels.append("已报销")
     return labels
@@ -263,9 +386,19 @@ class ReceiptAnswer:
     entries: EntriesSummary
     verification_count: int
 
+    source = "province"  # answered from this province's own records (``ForeignAnswer``: "national")
+
     @property
     def status_label(self) -> str:
         return "、".join(self.status_labels)
+
+    @property
+    def province(self) -> str:
+        return self.receipt.receipt_code[:2]
+
+    @property
+    def province_name(self) -> str:
+        return province_name(self.receipt.receipt_code)
 
 
 def receipt_answer_get(

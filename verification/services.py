@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from zhongtai.audit.services import Actor, audit_record
 from zhongtai.core.errors import ApplicationError, CommonError
 from zhongtai.core.money import FEN
 from zhongtai.gateway.crypto import secret_encrypt
+from zhongtai.national import services as national
 
 CANCEL_REASON_MAX = 200
 _PARTY_FIELDS = ("name", "party_type", "credit_code", "contact_person", "contact_phone", "contact_email", "status")
@@ -180,23 +181,42 @@ def verification_count_increment(*, receipt: Receipt) -> int:
     """Count one verification of ``receipt`` (atomic across hosts); the count including this one.
 
     A statistic, not a state of the receipt: no audit row (there would be one per public
-    check). The ``UPDATE … SET count = count + 1`` holds the row until commit, so the count
-    read back in the same transaction is this increment's.
+    check). One statement, ``INSERT … ON CONFLICT DO UPDATE SET count = count + 1 RETURNING
+    count``: the first check of a receipt creates its row, every later one adds one under the
+    row's lock, and the count returned is this increment's — one round trip, on PostgreSQL and
+    on SQLite (3.35+) alike.
+
+    On PostgreSQL, outside a caller's transaction, the statement goes in the same message as
+    ``SET LOCAL synchronous_commit TO OFF``: the increment commits at once, atomically and
+    visible to everyone, without waiting for its WAL to reach the disk (3-4 ms here, most of a
+    verification's time). Only a crash of the database server itself can lose the increments
+    of its last moments (at most 3 × ``wal_writer_delay``, 600 ms by default); the database
+    stays consistent and nothing else is affected. docs/verification.md explains the choice.
+    Inside a caller's transaction the setting would apply to all of it, so it is left alone.
     """
     now = timezone.now()
-    with transaction.atomic():
-        updated = VerificationCounter.objects.filter(receipt_id=receipt.pk).update(
-            count=F("count") + 1, last_verified_at=now
-        )
-        if not updated:
-            try:
-                with transaction.atomic():
-                    VerificationCounter.objects.create(receipt_id=receipt.pk, count=1, last_verified_at=now)
-            except IntegrityError:  # created by a simultaneous first check
-                VerificationCounter.objects.filter(receipt_id=receipt.pk).update(
-                    count=F("count") + 1, last_verified_at=now
-                )
-        return VerificationCounter.objects.filter(receipt_id=receipt.pk).values_list("count", flat=True).get()
+    connection = connections[router.db_for_write(VerificationCounter)]
+    table = connection.ops.quote_name(VerificationCounter._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (receipt_id, count, last_verified_at) VALUES (%s, 1, %s) "
+        f"ON CONFLICT (receipt_id) DO UPDATE SET count = {table}.count + 1, "
+        "last_verified_at = excluded.last_verified_at RETURNING count"
+    )
+    relaxed = (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        # Two statements in one message need client-side binding (Django's default cursor).
+        and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+    )
+    with connection.cursor() as cursor:
+        if relaxed:
+            # One simple-protocol message: PostgreSQL runs both statements as one implicit
+            # transaction, so SET LOCAL covers exactly this increment.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF; " + sql, [receipt.pk, now])
+            cursor.nextset()
+        else:
+            cursor.execute(sql, [receipt.pk, connection.ops.adapt_datetimefield_value(now)])
+        return int(cursor.fetchone()[0])
 
 
 # --- files ---------------------------------------------------------------------------------
@@ -374,6 +394,7 @@ def entry_record(
                 "reference": entry.reference,
             },
         )
+        national.event_record_entry(receipt=locked, entry=entry, cancelled=False)
     return EntryOutcome(entry=entry, total_amount=ledger.total_amount, claimed_amount=ledger.claimed_amount + amount)
 
 
@@ -419,6 +440,7 @@ def entry_cancel(*, party: ReimbursingParty, entry: ReceiptEntry, reason: str, a
                 "reason": text,
             },
         )
+        national.event_record_entry(receipt=locked_receipt, entry=current, cancelled=True)
     current.refresh_from_db()
     return EntryOutcome(
         entry=current, total_amount=ledger.total_amount, claimed_amount=ledger.claimed_amount - current.amount

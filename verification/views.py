@@ -8,6 +8,12 @@ A receipt that is not found, whatever the reason (no such receipt, a wrong check
 sandbox receipt, signatures not complete, an optional element that does not match), gets
 one and the same answer, 查无此票, from the same template with the same status, after the
 same work.
+
+A receipt code of another province (跨省查验) is looked up through the national platform
+(verification/foreign.py), from the form only: our QR links carry only our receipts, so a
+QR link with another province's code is 查无此票 without asking. The limits and the captcha
+apply as to any check. When the national platform does not answer, the form comes back with
+what was typed and 全国平台暂时无法访问，请稍后再试 (503).
 """
 
 from __future__ import annotations
@@ -22,11 +28,20 @@ from django.views.decorators.http import require_http_methods
 
 from issuance.models import Receipt
 from verification.captcha import captcha_issue
+from verification.errors import VerificationError
+from verification.foreign import ForeignAnswer, foreign_answer_get, foreign_receipt_find, is_foreign
 from verification.forms import QR_PARAMETERS, VerifyForm
 from verification.limits import Refusal, captcha_rate_hit, check_rate_hit, client_key, receipt_daily_hit
 from verification.selectors import ReceiptAnswer, receipt_answer_get, receipt_find_by_elements, receipt_public_get
 from verification.services import receipt_layout_file_content, verification_count_increment
-from verification.tokens import FileKind, download_token_make, download_token_read
+from verification.tokens import (
+    FileKind,
+    ForeignElements,
+    download_token_make,
+    download_token_make_foreign,
+    download_token_read,
+)
+from zhongtai.core.errors import ApplicationError
 
 _STATUS_CLASS = {"正常": "ok", "已冲红": "bad", "已换开纸质票据": "warn", "已报销": "warn"}
 # Kept when the visitor asks for another captcha, so that nothing typed is lost.
@@ -51,11 +66,11 @@ def verify(request: HttpRequest) -> HttpResponse:
             return _form_page(request, client, VerifyForm(initial={k: request.POST.get(k, "") for k in _KEPT_FIELDS}))
         return _check(request, client, VerifyForm(request.POST))
     if any(request.GET.get(name) for name in QR_PARAMETERS):
-        return _check(request, client, VerifyForm.from_qr(request.GET))
+        return _check(request, client, VerifyForm.from_qr(request.GET), via_qr=True)
     return _form_page(request, client, VerifyForm())
 
 
-def _check(request: HttpRequest, client: str, form: VerifyForm) -> HttpResponse:
+def _check(request: HttpRequest, client: str, form: VerifyForm, *, via_qr: bool = False) -> HttpResponse:
     refusal = check_rate_hit(client=client)
     if refusal is not None:
         return _limited(request, refusal)
@@ -65,6 +80,8 @@ def _check(request: HttpRequest, client: str, form: VerifyForm) -> HttpResponse:
     refusal = receipt_daily_hit(client=client, receipt_code=data["receipt_code"], number=data["number"])
     if refusal is not None:
         return _limited(request, refusal)
+    if is_foreign(data["receipt_code"]):
+        return _foreign_check(request, client, data, via_qr=via_qr)
     receipt = receipt_find_by_elements(
         receipt_code=data["receipt_code"],
         number=int(data["number"]),
@@ -79,7 +96,46 @@ def _check(request: HttpRequest, client: str, form: VerifyForm) -> HttpResponse:
     return _answer_page(request, receipt_answer_get(receipt=receipt, verification_count=count))
 
 
-def _form_page(request: HttpRequest, client: str, form: VerifyForm, *, not_found: bool = False) -> HttpResponse:
+def _foreign_check(request: HttpRequest, client: str, data: dict[str, Any], *, via_qr: bool) -> HttpResponse:
+    """Another province's receipt, through the national platform (form only, never a QR link)."""
+    elements = ForeignElements(
+        receipt_code=data["receipt_code"],
+        number=int(data["number"]),
+        check_code=data["check_code"],
+        issue_date=data.get("issue_date"),
+        total_amount=data.get("amount"),
+    )
+    if via_qr:
+        return _form_page(request, client, VerifyForm(), not_found=True)
+    try:
+        found = foreign_receipt_find(
+            receipt_code=elements.receipt_code,
+            number=elements.number,
+            check_code=elements.check_code,
+            issue_date=elements.issue_date,
+            total_amount=elements.total_amount,
+        )
+    except ApplicationError as exc:
+        if exc.code != VerificationError.NATIONAL_UNAVAILABLE:
+            raise
+        kept = VerifyForm(initial={name: data.get(name) or "" for name in _KEPT_FIELDS})
+        return _form_page(request, client, kept, unavailable=exc.message, status=503)
+    answer = foreign_answer_get(found=found) if found is not None else None
+    payer = data.get("payer_name") or ""
+    if answer is None or (payer and answer.receipt.payer_name.strip() != payer):
+        return _form_page(request, client, VerifyForm(), not_found=True)
+    return _answer_page(request, answer, foreign=elements)
+
+
+def _form_page(
+    request: HttpRequest,
+    client: str,
+    form: VerifyForm,
+    *,
+    not_found: bool = False,
+    unavailable: str = "",
+    status: int = 200,
+) -> HttpResponse:
     refusal = captcha_rate_hit(client=client)
     if refusal is not None:
         return _limited(request, refusal)
@@ -88,11 +144,12 @@ def _form_page(request: HttpRequest, client: str, form: VerifyForm, *, not_found
         "form": form,
         "captcha": captcha,
         "not_found": not_found,
+        "unavailable": unavailable,
         "rate_minutes": max(1, settings.EREC_VERIFY_RATE_WINDOW_SECONDS // 60),
         "rate_limit": settings.EREC_VERIFY_RATE_LIMIT,
         "daily_cap": settings.EREC_VERIFY_RATE_PER_RECEIPT_DAILY,
     }
-    return _private(render(request, "verification/verify.html", context))
+    return _private(render(request, "verification/verify.html", context, status=status))
 
 
 def _limited(request: HttpRequest, refusal: Refusal) -> HttpResponse:
@@ -101,7 +158,7 @@ def _limited(request: HttpRequest, refusal: Refusal) -> HttpResponse:
     return _private(response)
 
 
-def _masked_payer(receipt: Receipt) -> str:
+def _masked_payer(receipt: Any) -> str:
     """A person's name shows its first character only (张**); an organisation's name is shown."""
     name = receipt.payer_name.strip()
     if receipt.payer_type == Receipt.PayerType.ORGANISATION or len(name) < 2:
@@ -109,21 +166,26 @@ def _masked_payer(receipt: Receipt) -> str:
     return name[0] + "*" * (len(name) - 1)
 
 
-def _answer_page(request: HttpRequest, answer: ReceiptAnswer) -> HttpResponse:
+def _answer_page(
+    request: HttpRequest, answer: ReceiptAnswer | ForeignAnswer, *, foreign: ForeignElements | None = None
+) -> HttpResponse:
     receipt = answer.receipt
     context: dict[str, Any] = {
         "answer": answer,
         "receipt": receipt,
+        "foreign": foreign is not None,
         "statuses": [(label, _STATUS_CLASS.get(label, "")) for label in answer.status_labels],
         "payer": _masked_payer(receipt),
-        "pdf_url": reverse(
-            "verification:download", args=[download_token_make(receipt_id=receipt.pk, kind=FileKind.PDF)]
-        ),
-        "xml_url": reverse(
-            "verification:download", args=[download_token_make(receipt_id=receipt.pk, kind=FileKind.XML)]
-        ),
         "link_minutes": max(1, settings.EREC_VERIFY_DOWNLOAD_SECONDS // 60),
     }
+    if foreign is not None:
+        context["xml_url"] = reverse("verification:download", args=[download_token_make_foreign(elements=foreign)])
+    else:
+        assert isinstance(receipt, Receipt)
+        for name, kind in (("pdf_url", FileKind.PDF), ("xml_url", FileKind.XML)):
+            context[name] = reverse(
+                "verification:download", args=[download_token_make(receipt_id=receipt.pk, kind=kind)]
+            )
     return _private(render(request, "verification/result.html", context))
 
 
@@ -131,7 +193,9 @@ def _answer_page(request: HttpRequest, answer: ReceiptAnswer) -> HttpResponse:
 def download(request: HttpRequest, token: str) -> HttpResponse:
     """A file of a receipt found by a verification, through the answer page's signed, expiring link."""
     target = download_token_read(token)
-    receipt = receipt_public_get(receipt_id=target.receipt_id) if target is not None else None
+    if target is not None and target.foreign is not None:
+        return _foreign_download(request, target.foreign)
+    receipt = receipt_public_get(receipt_id=target.receipt_id) if target and target.receipt_id else None
     if target is None or receipt is None:
         message = "下载链接无效或已过期，请重新查验后再下载。"
         return _private(render(request, "verification/download_failed.html", {"message": message}, status=404))
@@ -150,4 +214,28 @@ def download(request: HttpRequest, token: str) -> HttpResponse:
         return _private(response)
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return _private(response)
+
+
+def _foreign_download(request: HttpRequest, elements: ForeignElements) -> HttpResponse:
+    """The data file (XML) the national platform holds for another province's receipt."""
+    try:
+        found = foreign_receipt_find(
+            receipt_code=elements.receipt_code,
+            number=elements.number,
+            check_code=elements.check_code,
+            issue_date=elements.issue_date,
+            total_amount=elements.total_amount,
+        )
+    except ApplicationError as exc:
+        if exc.code != VerificationError.NATIONAL_UNAVAILABLE:
+            raise
+        response = render(request, "verification/download_failed.html", {"message": exc.message}, status=503)
+        response["Retry-After"] = "30"
+        return _private(response)
+    if found is None:
+        message = "下载链接无效或已过期，请重新查验后再下载。"
+        return _private(render(request, "verification/download_failed.html", {"message": message}, status=404))
+    response = HttpResponse(found.datafile, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{found.receipt_code}-{found.number:010d}.xml"'
     return _private(response)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from issuance.jobs import receipt_step_run_now
-from issuance.layout.verify_url import verify_url
 from issuance.models import Receipt, ReceiptJob, SignStatus
 from tests.conftest import outpatient_payload
 from tests.issuance.conftest import issue_direct
-from tests.support.browser import screenshot
+from tests.support.browser import qr_path, screenshot
 from verification.captcha import captcha_issue
 
 if TYPE_CHECKING:
@@ -31,25 +29,12 @@ def demo_like_receipt(unit: Any, pki: Any) -> Receipt:
     return receipt
 
 
-def _qr_path(receipt: Receipt) -> str:
-    """The path and query the receipt's printed QR code opens (its base URL is the configured one)."""
-    link = verify_url(
-        receipt_code=receipt.receipt_code,
-        number=receipt.number,
-        check_code=receipt.check_code,
-        issue_date=receipt.issue_date,
-        amount=receipt.total_amount,
-    )
-    parts = urlsplit(link)
-    return f"{parts.path}?{parts.query}"
-
-
 def test_a_scanned_qr_link_shows_the_receipt_verified(
     page: Page, console_errors: list[str], demo_like_receipt: Receipt
 ) -> None:
     # Given the link printed as the QR code of a receipt; when a phone opens it
     page.set_viewport_size({"width": 390, "height": 844})
-    response = page.goto(_qr_path(demo_like_receipt))
+    response = page.goto(qr_path(demo_like_receipt))
 
     # then the receipt is verified genuine, with its facts, at once (no captcha)
     assert response is not None and response.status == 200

@@ -10,9 +10,14 @@ import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from issuance.layout.verify_url import verify_url
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+
+    from issuance.models import Receipt
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 
@@ -83,3 +88,16 @@ def screenshot(page: Page, name: str) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def qr_path(receipt: Receipt) -> str:
+    """The path and query the receipt's printed QR code opens (its base URL is the configured one)."""
+    link = verify_url(
+        receipt_code=receipt.receipt_code,
+        number=receipt.number,
+        check_code=receipt.check_code,
+        issue_date=receipt.issue_date,
+        amount=receipt.total_amount,
+    )
+    parts = urlsplit(link)
+    return f"{parts.path}?{parts.query}"

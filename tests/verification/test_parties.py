@@ -13,7 +13,8 @@ from django.test import Client
 from issuance.models import Receipt
 from tests.conftest import outpatient_payload
 from tests.support.api import SignedClient
-from tests.verification.conftest import ACTOR, credit_code, signed
+from tests.support.parties import credit_code
+from tests.verification.conftest import ACTOR, signed
 from tests.verification.test_public_api import claim, detail, entries_url
 from verification.demo import (
     DEMO_INSURER,

@@ -12,7 +12,8 @@ import pytest
 from issuance.models import Receipt
 from tests.issuance.conftest import error_of, fields_of
 from tests.support.api import SignedClient
-from tests.verification.conftest import ACTOR, client_for, wrong_check_code
+from tests.support.parties import client_for
+from tests.verification.conftest import ACTOR, wrong_check_code
 from verification.models import PartyCredential, ReceiptEntry, ReimbursingParty
 from verification.services import entry_record, party_credential_revoke, party_update
 
