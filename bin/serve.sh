@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Serve the platform: gunicorn, plus a Celery worker and beat when REDIS_URL names a broker.
-# Without REDIS_URL (the embedded default) tasks run in-process and no worker is needed.
+# Serve the platform: gunicorn and Celery beat, plus a Celery worker when REDIS_URL names a broker.
+# Without REDIS_URL (the embedded default) tasks run in-process and no worker is needed; beat then
+# runs the periodic tasks in its own process.
 #
 # Beside it, the national platform simulator (natsim, docs/national.md) on NATSIM_HOST:NATSIM_PORT
 # (127.0.0.1:8700), with the demo province 430000 registered (its root CA exported from the
@@ -64,15 +65,20 @@ if [ "${NATSIM:-1}" != "0" ] && [ -z "${EREC_NATIONAL_URL+set}" ]; then
 else
   echo "EREC_NATIONAL_URL is set (or NATSIM=0): no national platform simulator is started."
 fi
+mkdir -p var/run
 if [ -n "${REDIS_URL:-}" ]; then
-  mkdir -p var/run
   echo "REDIS_URL is set: starting a Celery worker and beat (logs in var/run/)."
   "$VENV/bin/celery" -A config worker --loglevel INFO --concurrency 2 >var/run/celery-worker.log 2>&1 &
   pids+=($!)
-  "$VENV/bin/celery" -A config beat --loglevel INFO --schedule var/run/celerybeat-schedule \
-    >var/run/celery-beat.log 2>&1 &
-  pids+=($!)
+else
+  # The embedded default has no worker: tasks run in the process that asks for them. Beat still
+  # runs, and runs its periodic tasks itself (sweeps of the outboxes, CRLs, reconciliation), so
+  # that a retry or an event that waited for the simulator goes out without anyone's help.
+  echo "Embedded default: periodic tasks run in the beat process (log in var/run/celery-beat.log)."
 fi
+"$VENV/bin/celery" -A config beat --loglevel INFO --schedule var/run/celerybeat-schedule \
+  >var/run/celery-beat.log 2>&1 &
+pids+=($!)
 "$VENV/bin/gunicorn" config.wsgi:application --bind "$HOST:$PORT" --workers 2 --threads 4 \
   --access-logfile - --timeout 120 &
 pids+=($!)
