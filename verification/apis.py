@@ -40,7 +40,7 @@ from verification.selectors import (
     receipt_answer_get,
     receipt_find_by_elements,
 )
-from verification.services import entry_cancel, entry_record, verification_count_increment
+from verification.services import entry_cancel, entry_record, receipt_verify_counted
 from zhongtai.core.errors import ApplicationError, CommonError
 from zhongtai.core.money import FEN
 from zhongtai.core.params import invalid, param_int
@@ -282,8 +282,10 @@ class PublicReceiptApi(APIView):
         if is_foreign(receipt_code):
             found = _held_foreign(receipt_code, number, check_code)
             return Response(answer_payload(foreign_answer_get(found=found)))
-        receipt = _held_receipt(receipt_code, number, check_code)
-        count = verification_count_increment(receipt=receipt)
+        found = receipt_verify_counted(receipt_code=receipt_code, number=int(number), check_code=check_code)
+        if found is None:
+            raise _no_such_receipt()
+        receipt, count = found
         answer = receipt_answer_get(receipt=receipt, verification_count=count, party=principal.party)
         return Response(answer_payload(answer))
 

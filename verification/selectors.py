@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, models
 from django.db.models import QuerySet, Sum
+from django.utils import timezone
 
 from issuance.models import Receipt, SignStatus
 from issuance.states import ReceiptStatus
@@ -55,6 +56,14 @@ KIND_FIELDS = ("id", "code", "name")
 UNIT_FIELDS = ("id", "code", "name", "credit_code")
 
 
+def _column(model: type[models.Model], name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def _table(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
 @functools.cache
 def _answer_sql() -> tuple[str, tuple[str, ...]]:
     """The one query of a verification, written once per process: (SQL, its fixed parameters).
@@ -68,36 +77,67 @@ def _answer_sql() -> tuple[str, tuple[str, ...]]:
     database converters applied), the others are read by position.
     """
     quote = connection.ops.quote_name
-
-    def column(model: type[models.Model], name: str) -> str:
-        return quote(model._meta.get_field(name).column)
-
-    def table(model: type[models.Model]) -> str:
-        return quote(model._meta.db_table)
-
-    selected = [f"r.{column(Receipt, name)}" for name in ANSWER_FIELDS]
-    selected += [f"k.{column(ReceiptKind, name)} AS {quote('kind__' + name)}" for name in KIND_FIELDS]
-    selected += [f"u.{column(Unit, name)} AS {quote('unit__' + name)}" for name in UNIT_FIELDS]
+    selected = [f"r.{_column(Receipt, name)}" for name in ANSWER_FIELDS]
+    selected += [f"k.{_column(ReceiptKind, name)} AS {quote('kind__' + name)}" for name in KIND_FIELDS]
+    selected += [f"u.{_column(Unit, name)} AS {quote('unit__' + name)}" for name in UNIT_FIELDS]
     trust_sql, trust_params = _trust_generation_parts()
     entry_exists = (
-        f"EXISTS (SELECT 1 FROM {table(ReceiptEntry)} e WHERE e.{column(ReceiptEntry, 'receipt')} = r.id"
-        f" AND e.{column(ReceiptEntry, 'status')} = %s)"
+        f"EXISTS (SELECT 1 FROM {_table(ReceiptEntry)} e WHERE e.{_column(ReceiptEntry, 'receipt')} = r.id"
+        f" AND e.{_column(ReceiptEntry, 'status')} = %s)"
     )
     sql = (
         f"SELECT {', '.join(selected)}, {trust_sql} AS trust_generation, {entry_exists} AS has_active_entries"
-        f" FROM {table(Receipt)} r"
-        f" JOIN {table(ReceiptKind)} k ON k.id = r.{column(Receipt, 'kind')}"
-        f" JOIN {table(Unit)} u ON u.id = r.{column(Receipt, 'unit')}"
-        f" WHERE r.{column(Receipt, 'receipt_code')} = %s AND r.{column(Receipt, 'number')} = %s"
-        f" AND r.{column(Receipt, 'sandbox')} = %s ORDER BY r.id LIMIT 1"
+        f" FROM {_table(Receipt)} r"
+        f" JOIN {_table(ReceiptKind)} k ON k.id = r.{_column(Receipt, 'kind')}"
+        f" JOIN {_table(Unit)} u ON u.id = r.{_column(Receipt, 'unit')}"
+        f" WHERE r.{_column(Receipt, 'receipt_code')} = %s AND r.{_column(Receipt, 'number')} = %s"
+        f" AND r.{_column(Receipt, 'sandbox')} = %s ORDER BY r.id LIMIT 1"
     )
     return sql, (*trust_params, ReceiptEntry.Status.ACTIVE.value)
 
 
-def _answer_receipt(*, receipt_code: str, number: int) -> Receipt | None:
-    """The production receipt with this code and number, its kind and unit attached, or None."""
+@functools.cache
+def _counted_answer_sql(*, relaxed: bool) -> str:
+    """PostgreSQL only: :func:`_answer_sql` that also counts the verification, in the same statement.
+
+    A data-modifying CTE: the counter row is inserted or incremented (as
+    ``verification_count_increment`` does) only when the row found has the check code given
+    (compared case-insensitively), is signed and has its data file — exactly when
+    :func:`receipt_find_by_elements` returns it. The count (this increment's) comes back as
+    ``verification_count``, NULL when nothing was counted. ``relaxed`` adds
+    ``set_config('synchronous_commit', 'off', true)``, the function form of ``SET LOCAL``:
+    the statement is its own implicit transaction, so it covers exactly this increment.
+    """
+    answer, _fixed = _answer_sql()
+    counter = _table(VerificationCounter)
+    relax = " AND set_config('synchronous_commit', 'off', true) = 'off'" if relaxed else ""
+    return (
+        f"WITH a AS ({answer}),"
+        f" c AS (INSERT INTO {counter} (receipt_id, count, last_verified_at)"
+        f" SELECT a.id, 1, %s FROM a WHERE lower(a.{_column(Receipt, 'check_code')}) = %s"
+        f" AND a.{_column(Receipt, 'sign_status')} = %s AND COALESCE(a.{_column(Receipt, 'datafile')}, '') <> ''"
+        f"{relax}"
+        f" ON CONFLICT (receipt_id) DO UPDATE SET count = {counter}.count + 1,"
+        " last_verified_at = excluded.last_verified_at RETURNING count)"
+        " SELECT a.*, (SELECT c.count FROM c) AS verification_count FROM a"
+    )
+
+
+def _answer_receipt(*, receipt_code: str, number: int, counted_check_code: str | None = None) -> Receipt | None:
+    """The production receipt with this code and number, its kind and unit attached, or None.
+
+    With ``counted_check_code`` (PostgreSQL), the same statement counts the verification when
+    that check code matches (:func:`_counted_answer_sql`); the receipt carries the count as
+    ``verification_count`` (None when nothing was counted).
+    """
     sql, fixed = _answer_sql()
-    found = list(Receipt.objects.raw(sql, [*fixed, receipt_code, number, False]))
+    params: list[object] = [*fixed, receipt_code, number, False]
+    if counted_check_code is not None:
+        # Outside a caller's transaction only: inside one, the setting would cover all of it.
+        sql = _counted_answer_sql(relaxed=not connection.in_atomic_block)
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        params += [now, counted_check_code.strip().lower(), SignStatus.SIGNED.value]
+    found = list(Receipt.objects.raw(sql, params))
     if not found:
         return None
     receipt = found[0]
@@ -128,6 +168,24 @@ def receipt_find_by_elements(
     a dummy when there is no row, so that both cases do the same work.
     """
     candidate = _answer_receipt(receipt_code=receipt_code, number=number)
+    return elements_accepted(
+        candidate,
+        check_code=check_code,
+        issue_date=issue_date,
+        total_amount=total_amount,
+        payer_name=payer_name,
+    )
+
+
+def elements_accepted(
+    candidate: Receipt | None,
+    *,
+    check_code: str,
+    issue_date: datetime.date | None = None,
+    total_amount: Decimal | None = None,
+    payer_name: str | None = None,
+) -> Receipt | None:
+    """``candidate`` (the row found by code and number) if the other elements hold, else None."""
     stored = candidate.check_code if candidate is not None else _DUMMY_CHECK_CODE
     matched = hmac.compare_digest(stored.lower().encode(), check_code.strip().lower().encode())
     if candidate is None or not matched:
