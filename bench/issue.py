@@ -351,12 +351,29 @@ class PhaseResult:
         return count / self.elapsed if self.elapsed > 0 else 0.0
 
     def latency_ms(self, quantile: float | None) -> float:
-        if not self.latencies:
-            return math.nan
-        if quantile is None:
-            return 1000 * sum(self.latencies) / len(self.latencies)
-        ordered = sorted(self.latencies)
-        return 1000 * ordered[max(0, math.ceil(quantile * len(ordered)) - 1)]  # nearest rank
+        return latency_ms(self.latencies, quantile)
+
+
+def latency_ms(latencies: list[float], quantile: float | None) -> float:
+    """The mean (``quantile`` None) or the nearest-rank quantile of latencies in seconds, in ms."""
+    if not latencies:
+        return math.nan
+    if quantile is None:
+        return 1000 * sum(latencies) / len(latencies)
+    ordered = sorted(latencies)
+    return 1000 * ordered[max(0, math.ceil(quantile * len(ordered)) - 1)]
+
+
+def phase_totals(reports: list[dict[str, Any]], start_at: float) -> dict[str, Any]:
+    """What every client process reported, summed: the fields a phase result shares across benchmarks."""
+    errors = [r["first_error"] for r in reports if r["first_error"]]
+    return {
+        "elapsed": max(r["last_end"] for r in reports) - start_at,
+        "ok": sum(r["ok"] for r in reports),
+        "errors": sum(r["errors"] for r in reports),
+        "latencies": [latency for r in reports for latency in r["latencies"]],
+        "first_error": errors[0] if errors else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -439,19 +456,14 @@ def run_phase(*, scenario: Scenario, clients: int, duration: float, target: Targ
         server_pid=target.server_pid,
     )
     cpu["clients"] = sum(r["cpu"] for r in reports) / cpu["seconds"] if cpu else 0.0
-    errors = [r["first_error"] for r in reports if r["first_error"]]
     return PhaseResult(
         scenario=scenario,
         warm=warm,
         clients=clients,
-        elapsed=max(r["last_end"] for r in reports) - start_at,
-        ok=sum(r["ok"] for r in reports),
-        errors=sum(r["errors"] for r in reports),
         receipts=sum(r["receipts"] for r in reports),
         lines=sum(r["lines"] for r in reports),
-        latencies=[latency for r in reports for latency in r["latencies"]],
-        first_error=errors[0] if errors else None,
         cpu=cpu,
+        **phase_totals(reports, start_at),
     )
 
 

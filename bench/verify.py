@@ -231,10 +231,7 @@ class PhaseResult:
         return self.ok / self.elapsed if self.elapsed > 0 else 0.0
 
     def latency_ms(self, quantile: float) -> float:
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        return 1000 * ordered[max(0, math.ceil(quantile * len(ordered)) - 1)]  # nearest rank
+        return issue_bench.latency_ms(self.latencies, quantile)
 
 
 def run_phase(
@@ -257,17 +254,8 @@ def run_phase(
         client_main=_client_main,
         server_pid=server_pid,
     )
-    errors = [r["first_error"] for r in reports if r["first_error"]]
     return PhaseResult(
-        scenario=scenario,
-        warm=warm,
-        clients=clients,
-        elapsed=max(r["last_end"] for r in reports) - start_at,
-        ok=sum(r["ok"] for r in reports),
-        errors=sum(r["errors"] for r in reports),
-        latencies=[x for r in reports for x in r["latencies"]],
-        first_error=errors[0] if errors else None,
-        cpu=cpu,
+        scenario=scenario, warm=warm, clients=clients, cpu=cpu, **issue_bench.phase_totals(reports, start_at)
     )
 
 

@@ -11,6 +11,7 @@ GET shows the address without its secret; PUT registers or changes it (a new add
 from __future__ import annotations
 
 import re
+from abc import ABCMeta, abstractmethod
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -106,17 +107,17 @@ def _answer(outcome: EndpointOutcome, created_before: bool) -> Response:
     return Response(_shown(outcome.endpoint, outcome.secret), status=200 if created_before else 201)
 
 
-class _WebhookApi(APIView):
+class _WebhookApi(APIView, metaclass=ABCMeta):
     """The calling credential's callback address (subclasses say whose credential)."""
 
-    def _endpoint(self, request: Request) -> WebhookEndpoint | None:
-        raise NotImplementedError
+    @abstractmethod
+    def _endpoint(self, request: Request) -> WebhookEndpoint | None: ...
 
-    def _save(self, request: Request, body: dict[str, Any]) -> EndpointOutcome:
-        raise NotImplementedError
+    @abstractmethod
+    def _save(self, request: Request, body: dict[str, Any]) -> EndpointOutcome: ...
 
-    def _actor(self, request: Request) -> Actor:
-        raise NotImplementedError
+    @abstractmethod
+    def _actor(self, request: Request) -> Actor: ...
 
     def get(self, request: Request) -> Response:
         endpoint = self._endpoint(request)
