@@ -16,7 +16,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 _media = env_opt("EREC_TEST_MEDIA_ROOT")
 STORAGES = {
     "default": (
-        {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": _media}}
+        {"BACKEND": "zhongtai.core.storage.LocalFileStorage", "OPTIONS": {"location": _media}}
         if _media
         else {"BACKEND": "django.core.files.storage.InMemoryStorage"}
     ),

@@ -99,7 +99,7 @@ def shared_with_workers(media_root: Path, **overrides: Any) -> Iterator[dict[str
     (``EREC_TEST_MEDIA_ROOT``); pass it, with more, to :func:`celery_worker`.
     """
     storages = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(media_root)}},
+        "default": {"BACKEND": "zhongtai.core.storage.LocalFileStorage", "OPTIONS": {"location": str(media_root)}},
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     eager = app.conf.task_always_eager
