@@ -28,6 +28,7 @@ from django.utils import timezone
 from issuance.models import Receipt, ReceiptJob, SignStatus
 from zhongtai.audit.models import AuditEvent
 from zhongtai.audit.services import Actor, audit_build
+from zhongtai.core.lookups import sql_in
 
 logger = logging.getLogger(__name__)
 
@@ -106,16 +107,17 @@ def _insert_missing(receipt_ids: list[int], *, step: str, now: datetime.datetime
     }
     at = connection.ops.adapt_datetimefield_value(now)
     receipt_pk = quote(Receipt._meta.pk.column)  # type: ignore[union-attr]
+    among, among_params = sql_in(connection, receipt_pk, receipt_ids)
     # ON CONFLICT DO NOTHING: the unique (receipt, step) row that exists stays as it is. (The
     # WHERE clause also keeps SQLite from reading ON CONFLICT as a join condition.)
     sql = (
         f"INSERT INTO {quote(ReceiptJob._meta.db_table)} ({', '.join(c.values())}) "
         f"SELECT {receipt_pk}, %s, %s, 0, %s, NULL, '', %s, %s FROM {quote(Receipt._meta.db_table)} "
-        f"WHERE {receipt_pk} IN ({', '.join(['%s'] * len(receipt_ids))}) ON CONFLICT DO NOTHING "
+        f"WHERE {among} ON CONFLICT DO NOTHING "
         f"RETURNING {quote(ReceiptJob._meta.pk.column)}"  # type: ignore[union-attr]
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [step, ReceiptJob.State.PENDING.value, at, at, at, *receipt_ids])
+        cursor.execute(sql, [step, ReceiptJob.State.PENDING.value, at, at, at, *among_params])
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -149,16 +151,17 @@ def jobs_claim(*, job_ids: Sequence[int]) -> list[ReceiptJob]:
         name: connection.ops.quote_name(ReceiptJob._meta.get_field(name).column)
         for name in ("id", "receipt", "step", "state", "attempts", "available_at", "lease_until")
     }
+    among, among_params = sql_in(connection, c["id"], ids)
     # The ORM's update() answers only a row count; RETURNING (PostgreSQL, SQLite >= 3.35)
     # names the rows this statement took, so two workers never both believe they hold one.
     sql = (
         f"UPDATE {connection.ops.quote_name(ReceiptJob._meta.db_table)} "
         f"SET {c['state']} = %s, {c['lease_until']} = %s, {c['attempts']} = {c['attempts']} + 1 "
-        f"WHERE {c['id']} IN ({', '.join(['%s'] * len(ids))}) AND {c['available_at']} <= %s "
+        f"WHERE {among} AND {c['available_at']} <= %s "
         f"AND ({c['state']} = %s OR ({c['state']} = %s AND {c['lease_until']} < %s)) "
         f"RETURNING {c['id']}, {c['receipt']}, {c['step']}, {c['attempts']}"
     )
-    params = [running, adapt(until), *ids, adapt(now), pending, running, adapt(now)]
+    params = [running, adapt(until), *among_params, adapt(now), pending, running, adapt(now)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -335,7 +338,7 @@ def _finish_done(jobs: list[ReceiptJob]) -> None:
     for job in jobs:
         by_attempts[job.attempts].append(job.pk)
     for attempts, ids in by_attempts.items():
-        ReceiptJob.objects.filter(pk__in=ids, state=ReceiptJob.State.RUNNING, attempts=attempts).update(
+        ReceiptJob.objects.filter(pk__any=ids, state=ReceiptJob.State.RUNNING, attempts=attempts).update(
             state=ReceiptJob.State.DONE, last_error="", lease_until=None
         )
 

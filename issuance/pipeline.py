@@ -36,6 +36,7 @@ from issuance.layout.receipt_data import province_names
 from issuance.models import Receipt, ReceiptItem, ReceiptJob, SignStatus, _receipt_file_path
 from zhongtai.audit.models import AuditEvent
 from zhongtai.audit.services import Actor, audit_build
+from zhongtai.core.lookups import sql_in
 from zhongtai.masterdata.models import FinanceBureau, ReceiptKind, Region, Unit
 from zhongtai.national import services as national
 from zhongtai.signing import sm2
@@ -94,7 +95,7 @@ def _load(receipt_ids: list[int]) -> list[Receipt]:
             Prefetch("items", to_attr="loaded_items"),
             "related_receipt",  # the original of a red receipt: rare, no query without one
         )
-        .filter(pk__in=receipt_ids)
+        .filter(pk__any=receipt_ids)
         .order_by("pk")
     )
 
@@ -226,7 +227,7 @@ def _load_rows(receipt_ids: list[int]) -> list[_ReceiptRow]:
     rows = [
         _ReceiptRow(*values)
         for values in Receipt.objects.annotate(number_shared=Exists(same_number))
-        .filter(pk__in=receipt_ids)
+        .filter(pk__any=receipt_ids)
         .order_by("pk")
         .values_list("pk", *_ROW_FIELDS)
     ]
@@ -234,7 +235,7 @@ def _load_rows(receipt_ids: list[int]) -> list[_ReceiptRow]:
         return rows
     by_pk = {row.pk: row for row in rows}
     for receipt_id, *line in (
-        ReceiptItem.objects.filter(receipt_id__in=list(by_pk)).order_by().values_list("receipt_id", *_ItemRow._fields)
+        ReceiptItem.objects.filter(receipt_id__any=list(by_pk)).order_by().values_list("receipt_id", *_ItemRow._fields)
     ):
         by_pk[receipt_id].items.append(_ItemRow._make(line))
     units = Unit.objects.select_related(*_REGION_AND_BUREAUS).in_bulk({row.unit_id for row in rows})
@@ -563,12 +564,14 @@ def _record_signed(stored: list[_Signed], *, signed_at: datetime.datetime) -> li
 def _mark_signed(stored: list[_Signed], *, signed_at: datetime.datetime) -> set[int]:
     """The conditional UPDATE of every receipt still pending, at once; returns the ids it took.
 
-    ``filter(pk=..., sign_status=PENDING).update(...)`` per receipt, in one statement:
-    a CASE gives each receipt its file name, and RETURNING (PostgreSQL, SQLite >= 3.35)
-    says which rows were still pending, so a receipt another worker signed first is
-    left alone and reported lost.
+    ``filter(pk=..., sign_status=PENDING).update(...)`` per receipt, in one statement per
+    pair of certificates: each receipt gets its own file name (on PostgreSQL from two
+    arrays unnested side by side, elsewhere from a CASE), and RETURNING (PostgreSQL,
+    SQLite >= 3.35) says which rows were still pending, so a receipt another worker
+    signed first is left alone and reported lost.
     """
     quote = connection.ops.quote_name
+    table = quote(Receipt._meta.db_table)
     column = {name: quote(Receipt._meta.get_field(name).column) for name in _SIGNED_FIELDS}
     pk = quote(Receipt._meta.pk.column)  # type: ignore[union-attr]
     by_certificates: dict[tuple[str, str], list[_Signed]] = defaultdict(list)
@@ -578,23 +581,36 @@ def _mark_signed(stored: list[_Signed], *, signed_at: datetime.datetime) -> set[
     with connection.cursor() as cursor:
         for (unit_serial, seal_serial), items in by_certificates.items():
             ids = [item.receipt.pk for item in items]
-            sql = (
-                f"UPDATE {quote(Receipt._meta.db_table)} SET {column['sign_status']} = %s, "
-                f"{column['signed_at']} = %s, {column['unit_cert_serial']} = %s, "
-                f"{column['supervisor_cert_serial']} = %s, "
-                f"{column['datafile']} = CASE {pk} {' '.join(['WHEN %s THEN %s'] * len(items))} END "
-                f"WHERE {pk} IN ({', '.join(['%s'] * len(ids))}) AND {column['sign_status']} = %s "
-                f"RETURNING {pk}"
-            )
+            names = [item.name for item in items]
             params: list[object] = [
                 SignStatus.SIGNED.value,
                 connection.ops.adapt_datetimefield_value(signed_at),
                 unit_serial,
                 seal_serial,
             ]
-            for item in items:
-                params += [item.receipt.pk, item.name]
-            params += [*ids, SignStatus.PENDING.value]
+            assignments = (
+                f"{column['sign_status']} = %s, {column['signed_at']} = %s, "
+                f"{column['unit_cert_serial']} = %s, {column['supervisor_cert_serial']} = %s, "
+            )
+            if connection.vendor == "postgresql":
+                # Two array parameters instead of 600 scalars (see zhongtai.core.lookups).
+                sql = (
+                    f"UPDATE {table} SET {assignments}{column['datafile']} = named.name "
+                    f"FROM unnest(%s::bigint[], %s::text[]) AS named(id, name) "
+                    f"WHERE {table}.{pk} = named.id AND {table}.{column['sign_status']} = %s "
+                    f"RETURNING {table}.{pk}"
+                )
+                params += [ids, names, SignStatus.PENDING.value]
+            else:
+                sql = (
+                    f"UPDATE {table} SET {assignments}"
+                    f"{column['datafile']} = CASE {pk} {' '.join(['WHEN %s THEN %s'] * len(items))} END "
+                    f"WHERE {pk} IN ({', '.join(['%s'] * len(ids))}) AND {column['sign_status']} = %s "
+                    f"RETURNING {pk}"
+                )
+                for receipt_id, name in zip(ids, names, strict=True):
+                    params += [receipt_id, name]
+                params += [*ids, SignStatus.PENDING.value]
             cursor.execute(sql, params)
             won.update(row[0] for row in cursor.fetchall())
     return won
@@ -646,11 +662,11 @@ def _audit_signed(winners: list[_Signed], *, signed_at: datetime.datetime) -> No
                     selects.append("%s")
                     params.append(field.get_db_prep_save(field.pre_save(row, add=True), connection))
             ids = [item.receipt.pk for item in items]
+            among, among_params = sql_in(connection, receipt_pk, ids)
             cursor.execute(
                 f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-                f"SELECT {', '.join(selects)} FROM {quote(Receipt._meta.db_table)} "
-                f"WHERE {receipt_pk} IN ({', '.join(['%s'] * len(ids))})",
-                [*params, *ids],
+                f"SELECT {', '.join(selects)} FROM {quote(Receipt._meta.db_table)} WHERE {among}",
+                [*params, *among_params],
             )
 
 

@@ -67,7 +67,7 @@ def batches_check_after_signing(*, receipt_ids: Iterable[int]) -> int:
     ids = list(receipt_ids)
     if not ids:
         return 0
-    return batches_complete(_completable(IssueBatch.objects.filter(items__receipt_id__in=ids).distinct()))
+    return batches_complete(_completable(IssueBatch.objects.filter(items__receipt_id__any=ids).distinct()))
 
 
 def batches_sweep(*, limit: int = 200) -> int:
