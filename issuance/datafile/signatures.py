@@ -361,8 +361,18 @@ def _supervise_steps(
 
 
 def _check_number(root: etree._Element, number_is_unique: Callable[[str, int], bool]) -> None:
-    code = root.findtext("EInvoiceData/Main/EInvoiceCode") or ""
-    number = int(root.findtext("EInvoiceData/Main/EInvoiceNumber") or "0")
+    _require_unique(*_receipt_number(root), number_is_unique)
+
+
+def _receipt_number(root: etree._Element) -> tuple[str, int]:
+    """The receipt code and number a (schema-valid) data file names."""
+    return (
+        root.findtext("EInvoiceData/Main/EInvoiceCode") or "",
+        int(root.findtext("EInvoiceData/Main/EInvoiceNumber") or "0"),
+    )
+
+
+def _require_unique(code: str, number: int, number_is_unique: Callable[[str, int], bool]) -> None:
     if not number_is_unique(code, number):
         raise DataFileError(
             DataFileErrorCode.NUMBER_NOT_UNIQUE, f"receipt {code}-{number:010d} is not unique; not supervised"
@@ -500,6 +510,10 @@ def _sign_and_supervise_steps(document: SupervisedSigning) -> Steps[bytes]:
     # (serial, signing time, two signature values) are checked against the XSD's own patterns
     # by _SignatureFields and _value_markup. Both Signatures are in the order and with the
     # roles the schema and docs/signature.md require by construction. (decision 0013)
+    # The tree is not needed past this point: what the number check needs is read now, so that a
+    # chunk's trees are freed one by one instead of all living until their verifications.
+    code, number = _receipt_number(root)
+    del root
     unit = _SignatureFields.of(SignatureRole.UNIT, document.unit_certificate_serial, signing_time)
     data = body[: -len(_EINVOICE_END)] + b"<Signatures>" + unit.markup() + _SIGNATURES_END
     value = _check_signature_value((yield lambda: document.unit_signer(data)))
@@ -508,7 +522,7 @@ def _sign_and_supervise_steps(document: SupervisedSigning) -> Steps[bytes]:
     # unit-signed document differs from it only by the SignatureValue, which the part leaves out.
     if not (yield lambda: document.unit_verify(data, value)):
         raise DataFileError(DataFileErrorCode.UNIT_SIGNATURE_INVALID, _mismatch(SignatureRole.UNIT, unit.serial))
-    _check_number(root, document.number_is_unique)
+    _require_unique(code, number, document.number_is_unique)
     supervisor = _SignatureFields.of(SignatureRole.SUPERVISOR, document.certificate_serial, signing_time)
     supervised = data[: -len(_SIGNATURES_END)] + unit_value + b"</Signature>" + supervisor.markup()
     supervised += _SIGNATURES_END
