@@ -174,7 +174,10 @@ class Receipt(models.Model):
 class ReceiptItem(models.Model):
     """One line of a receipt (项目明细)."""
 
-    receipt = models.ForeignKey(Receipt, verbose_name="票据", on_delete=models.CASCADE, related_name="items")
+    # No index of its own: the unique (receipt, line_no) index serves lookups by receipt.
+    receipt = models.ForeignKey(
+        Receipt, verbose_name="票据", on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     line_no = models.PositiveSmallIntegerField("行号")
     fee_item = models.ForeignKey("masterdata.FeeItem", verbose_name="收费项目", on_delete=models.PROTECT)
     item_code = models.CharField("项目编码", max_length=32)
@@ -217,7 +220,10 @@ class ReceiptJob(models.Model):
         DONE = "done", "已完成"
         DEAD = "dead", "失败待人工处理"
 
-    receipt = models.ForeignKey(Receipt, verbose_name="票据", on_delete=models.CASCADE, related_name="jobs")
+    # No index of its own: the unique (receipt, step) index serves lookups by receipt.
+    receipt = models.ForeignKey(
+        Receipt, verbose_name="票据", on_delete=models.CASCADE, related_name="jobs", db_index=False
+    )
     step = models.CharField("步骤", max_length=16, choices=Step.choices)
     state = models.CharField("状态", max_length=16, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField("已尝试次数", default=0)
