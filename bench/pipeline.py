@@ -63,6 +63,7 @@ ISSUE_BATCH = 500
 GOAL_RATIO = 0.70
 OUT_DIR = BASE_DIR / "var" / "bench"
 OTHER_LOAD_WARNING = 0.25  # cores used by unrelated processes above which the figures are flagged
+SLOW_FILES_WARNING_US = 100  # creating one file costs ~15-60 µs on a healthy disk, ~10-20 on tmpfs
 
 
 # --- CPU accounting ----------------------------------------------------------------
@@ -696,8 +697,21 @@ def print_report(
         f"Files in {probe.folder} ({probe.filesystem}): creating one there costs {probe.cpu_us:.0f} µs of CPU, "
         f"{probe.wall_us:.0f} µs wall (500 files of 4,400 B, os.open + write + close, before the runs)."
     )
-    verdict = "met" if ratio >= GOAL_RATIO else "NOT met"
-    print(f"Goal: pipeline >= {GOAL_RATIO:.0%} of the raw signature limit: {verdict} ({ratio:.0%}).")
+    if probe.cpu_us > SLOW_FILES_WARNING_US:
+        print(
+            f"WARNING: creating a file in {probe.folder} costs {probe.cpu_us:.0f} µs, and the sign step stores one "
+            "per receipt: the figures include that disk. --files DIR runs in another folder (/dev/shm: tmpfs)."
+        )
+    # The pairs see the same machine as their raw triples, the table's rows do not (on a shared
+    # machine the raw rate alone moves by a third within a run): the verdict takes the pairs'
+    # wall-clock median when there are pairs, the table's ratio otherwise.
+    steady = Paired.median(paired.wall) if paired else ratio
+    verdict = "met" if steady >= GOAL_RATIO else "NOT met"
+    print(
+        f"Goal: pipeline >= {GOAL_RATIO:.0%} of the raw signature limit: {verdict} ({steady:.0%}, "
+        + ("the paired wall-clock median below" if paired else "the ratio above")
+        + ")."
+    )
     if paired:
         wall, cpu = Paired.ratios(paired.wall), Paired.ratios(paired.cpu)
         print(
@@ -834,11 +848,11 @@ def main(argv: list[str] | None = None) -> int:
         import django
 
         django.setup()
-        from config.celery import worker_gc_freeze
+        from config.celery import worker_gc_tune
 
         # What a worker process does when it starts (config.celery): the start-up objects
-        # leave garbage collection.
-        worker_gc_freeze()
+        # leave garbage collection, the young ones are collected less often.
+        worker_gc_tune()
         import logging
 
         from django.conf import settings
