@@ -16,6 +16,7 @@ and checks that it is its own canonical form before anything is signed
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
@@ -75,7 +76,11 @@ class _Writer:
         self.parts.append(f"</{tag}>")
 
     def leaf(self, tag: str, value: str | None) -> None:
-        """Append <tag>value</tag>, or nothing when the value is empty."""
+        """Append <tag>value</tag>, or nothing when the value is empty.
+
+        For values from the database. Values the formatters of formats.py made are appended
+        as they are by the callers (see :func:`_main`).
+        """
         if value is None or value == "":
             return
         if _SPECIAL.search(value) is not None or not value.strip(XML_WHITESPACE):
@@ -115,12 +120,10 @@ def receipt_xml_build(
     out.open("Header")
     out.leaf("EInvoiceID", einvoice_id(receipt.receipt_code, receipt.number))
     out.leaf("EInvoiceTag", TAG_PREFIX + settings.EREC_PROVINCE_CODE)
-    out.leaf("Version", CURRENT_VERSION)
-    out.close("Header")
-    out.open("EInvoiceData")
+    out.parts.append(f"<Version>{CURRENT_VERSION}</Version></Header><EInvoiceData>")
     _main(out, receipt)
     out.open("Details")
-    for line in sorted(receipt.items.all() if items is None else items, key=lambda line: line.line_no):
+    for line in sorted(receipt.items.all() if items is None else items, key=_line_no):
         _item(out, line)
     out.close("Details")
     if aux_items:
@@ -145,97 +148,132 @@ def _main(out: _Writer, receipt: Receipt) -> None:
             DataFileErrorCode.UNREPRESENTABLE, f"currency {receipt.currency}: only {CURRENCY} receipts are supported"
         )
     unit = receipt.unit
-    out.open("Main")
-    out.leaf("EInvoiceName", receipt.kind.name)
-    out.leaf("EInvoiceCode", receipt.receipt_code)
-    out.leaf("EInvoiceNumber", receipt.number_text)
-    out.leaf("RandomNumber", receipt.check_code)
-    out.leaf("EInvoiceSpecimenCode", receipt.kind.specimen_code)
-    out.leaf("SupervisorAreaCode", receipt.region_code)
-    out.leaf("TotalAmount", _formatted(format_amount, receipt.total_amount, "TotalAmount"))
-    out.leaf("IssueDate", format_date8(issued.date()))
-    out.leaf("IssueTime", issued.strftime("%H:%M:%S"))
-    out.open("InvoicingParty")
-    out.leaf("InvoicingPartyCode", unit.credit_code)
-    out.leaf("InvoicingPartyName", unit.name)
-    out.leaf("RecName", receipt.payee_name)
-    out.leaf("RecAcct", receipt.payee_account)
-    out.leaf("RecOpBk", receipt.payee_bank)
-    out.close("InvoicingParty")
-    out.open("PayerParty")
-    out.leaf("PayerPartyType", str(receipt.payer_type))
-    out.leaf("PayerPartyCode", receipt.payer_code)
-    out.leaf("PayerPartyName", receipt.payer_name)
-    out.leaf("PayerAcct", receipt.payer_account)
-    out.leaf("PayerOpBk", receipt.payer_bank)
-    out.close("PayerParty")
-    out.leaf("PayMode", receipt.pay_mode)
-    out.leaf("BizCode", receipt.bus_no)
-    out.leaf("CurrencyType", CURRENCY)
-    out.leaf("Remark", receipt.remark)
-    out.leaf("HandlingPerson", receipt.handling_person)
-    out.leaf("Checker", receipt.checker)
+    leaf = out.leaf
+    # Values made here (numbers, dates, times) are digits, ".", "-" and ":" only:
+    # never escaped, never empty, never whitespace. They are appended without leaf's checks;
+    # every value from the database goes through leaf. The order of the calls is the order of
+    # the elements, so a receipt with two bad values is refused for the first of them.
+    append = out.parts.append
+    append("<Main>")
+    leaf("EInvoiceName", receipt.kind.name)
+    leaf("EInvoiceCode", receipt.receipt_code)
+    append(f"<EInvoiceNumber>{receipt.number_text}</EInvoiceNumber>")
+    leaf("RandomNumber", receipt.check_code)
+    leaf("EInvoiceSpecimenCode", receipt.kind.specimen_code)
+    leaf("SupervisorAreaCode", receipt.region_code)
+    total = _formatted(format_amount, receipt.total_amount, "TotalAmount")
+    append(
+        f"<TotalAmount>{total}</TotalAmount><IssueDate>{_date8(issued.date())}</IssueDate>"
+        f"<IssueTime>{issued.hour:02d}:{issued.minute:02d}:{issued.second:02d}</IssueTime><InvoicingParty>"
+    )
+    leaf("InvoicingPartyCode", unit.credit_code)
+    leaf("InvoicingPartyName", unit.name)
+    leaf("RecName", receipt.payee_name)
+    leaf("RecAcct", receipt.payee_account)
+    leaf("RecOpBk", receipt.payee_bank)
+    append("</InvoicingParty><PayerParty>")
+    leaf("PayerPartyType", str(receipt.payer_type))
+    leaf("PayerPartyCode", receipt.payer_code)
+    leaf("PayerPartyName", receipt.payer_name)
+    leaf("PayerAcct", receipt.payer_account)
+    leaf("PayerOpBk", receipt.payer_bank)
+    append("</PayerParty>")
+    leaf("PayMode", receipt.pay_mode)
+    leaf("BizCode", receipt.bus_no)
+    append(f"<CurrencyType>{CURRENCY}</CurrencyType>")
+    leaf("Remark", receipt.remark)
+    leaf("HandlingPerson", receipt.handling_person)
+    leaf("Checker", receipt.checker)
     # Receipts issued in the sandbox (joint testing of an interface unit) say so in the signed data.
     if getattr(receipt, "sandbox", False):
-        out.leaf("SupervisorRemark", SANDBOX_REMARK)
+        append(f"<SupervisorRemark>{SANDBOX_REMARK}</SupervisorRemark>")
     ext = list(_ext_values(receipt))
     if ext:
-        out.open("MainExt")
-        for name, text in ext:
-            out.leaf(name, text)
-        out.close("MainExt")
-    out.close("Main")
+        append("<MainExt>")
+        for name, text, made_here in ext:
+            if made_here:
+                append(f"<{name}>{text}</{name}>")
+            else:
+                leaf(name, text)
+        append("</MainExt>")
+    append("</Main>")
 
 
-def _ext_values(receipt: Receipt) -> Iterable[tuple[str, str]]:
-    """(element name, text) of MainExt in schema order: kind fields, then the original of a red receipt."""
+# (field, MainExt element, type) of every kind field in schema order (KIND_FIELDS is fixed at import).
+_EXT_FIELDS = tuple((name, ext_element_name(name), spec.type) for name, spec in KIND_FIELDS.items())
+
+
+def _ext_values(receipt: Receipt) -> Iterable[tuple[str, str, bool]]:
+    """(element name, text, made here) of MainExt in schema order: kind fields, then the original of a red receipt.
+
+    "Made here" means written by a formatter (money, dates, integers), so never in need of
+    escaping; text fields and the original's code come from the database.
+    """
     stored: dict[str, Any] = receipt.ext or {}
     unknown = sorted(set(stored) - set(KIND_FIELDS))
     if unknown:
         raise DataFileError(DataFileErrorCode.UNREPRESENTABLE, f"unknown kind-specific fields in ext: {unknown}")
-    for name, spec in KIND_FIELDS.items():
-        value = stored.get(name)
-        if value is None or value == "":
-            continue
-        element = ext_element_name(name)
-        if spec.type == "money":
-            yield element, _formatted(format_amount, Decimal(str(value)), element)
-        elif spec.type == "date":
-            yield element, format_date8(datetime.date.fromisoformat(str(value)))
-        elif spec.type == "int":
-            yield element, str(int(value))
-        else:
-            yield element, str(value)
+    if stored:
+        for name, element, kind in _EXT_FIELDS:
+            value = stored.get(name)
+            if value is None or value == "":
+                continue
+            if kind == "money":
+                yield element, _formatted(format_amount, Decimal(str(value)), element), True
+            elif kind == "date":
+                yield element, _date8(datetime.date.fromisoformat(str(value))), True
+            elif kind == "int":
+                yield element, str(int(value)), True
+            else:
+                yield element, str(value), False
     if receipt.is_red and receipt.related_receipt is not None:
-        yield "RelatedInvoiceCode", receipt.related_receipt.receipt_code
-        yield "RelatedInvoiceNumber", receipt.related_receipt.number_text
+        yield "RelatedInvoiceCode", receipt.related_receipt.receipt_code, False
+        yield "RelatedInvoiceNumber", receipt.related_receipt.number_text, True
 
 
 def _item(out: _Writer, line: ReceiptItem) -> None:
+    # As in _main: formatted numbers are appended as they are, stored text goes through leaf.
     where = f"item {line.line_no}"
-    out.open("Item")
-    out.leaf("ItemCode", line.item_code)
-    out.leaf("ItemName", line.item_name)
-    out.leaf("ItemQuantity", _formatted(format_quantity, line.quantity, where))
-    out.leaf("ItemUnit", line.unit_of_measure)
-    out.leaf("ItemStd", _formatted(format_price, line.standard, where))
-    out.leaf("ItemAmount", _formatted(format_amount, line.amount, where))
-    out.leaf("ItemRemark", line.remark)
-    out.close("Item")
+    leaf = out.leaf
+    append = out.parts.append
+    append("<Item>")
+    leaf("ItemCode", line.item_code)
+    leaf("ItemName", line.item_name)
+    append(f"<ItemQuantity>{_formatted(format_quantity, line.quantity, where)}</ItemQuantity>")
+    leaf("ItemUnit", line.unit_of_measure)
+    standard = _formatted(format_price, line.standard, where)
+    append(f"<ItemStd>{standard}</ItemStd><ItemAmount>{_formatted(format_amount, line.amount, where)}</ItemAmount>")
+    leaf("ItemRemark", line.remark)
+    append("</Item>")
 
 
 def _aux_item(out: _Writer, item: AuxItem) -> None:
     where = f"aux item {item.code}"
-    out.open("AuxItem")
-    out.leaf("AuxItemRelatedCode", item.related_code)
-    out.leaf("AuxItemCode", item.code)
-    out.leaf("AuxItemName", item.name)
-    out.leaf("AuxItemQuantity", _formatted(format_quantity, item.quantity, where))
-    out.leaf("AuxItemUnit", item.unit)
-    out.leaf("AuxItemStd", _formatted(format_price, item.standard, where))
-    out.leaf("AuxItemAmount", _formatted(format_amount, item.amount, where))
-    out.leaf("AuxItemRemark", item.remark)
-    out.close("AuxItem")
+    leaf = out.leaf
+    append = out.parts.append
+    append("<AuxItem>")
+    leaf("AuxItemRelatedCode", item.related_code)
+    leaf("AuxItemCode", item.code)
+    leaf("AuxItemName", item.name)
+    append(f"<AuxItemQuantity>{_formatted(format_quantity, item.quantity, where)}</AuxItemQuantity>")
+    leaf("AuxItemUnit", item.unit)
+    standard = _formatted(format_price, item.standard, where)
+    append(
+        f"<AuxItemStd>{standard}</AuxItemStd>"
+        f"<AuxItemAmount>{_formatted(format_amount, item.amount, where)}</AuxItemAmount>"
+    )
+    leaf("AuxItemRemark", item.remark)
+    append("</AuxItem>")
+
+
+def _line_no(line: ReceiptItem) -> int:
+    return line.line_no
+
+
+@functools.lru_cache(maxsize=64)
+def _date8(day: datetime.date) -> str:
+    """:func:`format_date8`, remembered: strftime is a tenth of the builder, and a day's receipts share their dates."""
+    return format_date8(day)
 
 
 def _formatted(formatter: Callable[[Decimal], str], value: Decimal, where: str) -> str:

@@ -9,6 +9,7 @@ compiled schema is not shared between threads).
 
 from __future__ import annotations
 
+import functools
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -182,11 +183,16 @@ _ITEM_AMOUNTS = "EInvoiceData/Details/Item/ItemAmount/text()"
 
 def _children(parent: etree._Element | None) -> dict[object, etree._Element]:
     """The first child of each tag: ``parent.find(tag)`` for every tag at once."""
-    found: dict[object, etree._Element] = {}
-    if parent is not None:
-        for child in parent:
-            found.setdefault(child.tag, child)
-    return found
+    if parent is None:
+        return {}
+    # Last to first, so that the first child of a tag is the one kept. The slice is a list made
+    # in C; a loop over the element itself with setdefault costs twice as much.
+    return {child.tag: child for child in parent[::-1]}
+
+
+# credit_code_problem is pure, and a unit signs thousands of receipts with the same code: the
+# codes last checked are remembered (a tenth of the checks below otherwise).
+_credit_code_problem = functools.lru_cache(maxsize=1024)(credit_code_problem)
 
 
 def _check_consistency(tree: etree._ElementTree) -> None:
@@ -217,7 +223,7 @@ def _check_consistency(tree: etree._ElementTree) -> None:
     if (area.text or "")[:2] != code[:2]:
         raise _fail(tree, area, "SupervisorAreaCode is not in the province of the receipt code", inconsistent)
     party_code = element(_children(main.get("InvoicingParty")), "InvoicingPartyCode")
-    problem = credit_code_problem(party_code.text or "")
+    problem = _credit_code_problem(party_code.text or "")
     if problem:
         raise _fail(tree, party_code, f"invalid unified social credit code ({problem})", inconsistent)
     dates = [main.get("IssueDate"), *(ext.get(name) for name in _EXT_DATES)]

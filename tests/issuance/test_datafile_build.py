@@ -3,6 +3,7 @@ every element of docs/signature.md present and formatted exactly."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from decimal import Decimal
 from typing import Any
@@ -22,10 +23,11 @@ from issuance.datafile import (
 )
 from issuance.datafile.canonical import document_bytes
 from issuance.datafile.formats import format_amount, format_price, format_quantity, format_signing_time
-from issuance.models import Receipt
+from issuance.models import Receipt, ReceiptItem
 from tests.conftest import nontax_payload, outpatient_payload
 from tests.issuance.conftest import ISSUE
 from zhongtai.core.money import amount_in_capitals
+from zhongtai.masterdata.models import ReceiptKind, Unit
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
@@ -458,3 +460,160 @@ def test_a_production_receipt_has_no_supervisor_remark(api: Any) -> None:
     xml = receipt_xml_build(receipt)
     assert tree_of(xml).find("EInvoiceData/Main/SupervisorRemark") is None
     assert tree_of(xml).find("EInvoiceData/Main/MainExt") is not None
+
+
+def _unsaved_receipt_with_values_that_need_care() -> tuple[Receipt, list[ReceiptItem], list[AuxItem]]:
+    """A red sandbox receipt, never saved, whose every stored text needs escaping, is whitespace only or is unusual."""
+    kind = ReceiptKind(code="0601", name="门诊 & <急诊>", specimen_code=" MZ\r2026 ")
+    unit = Unit(code="430102001", name="医院\u3000A&B\u00a0", credit_code="12430100444885720X")
+    receipt = Receipt(
+        receipt_code="43060126",
+        number=123,
+        check_code="0a1b2c",
+        kind=kind,
+        unit=unit,
+        region_code="430102",
+        is_red=True,
+        related_receipt=Receipt(receipt_code="43060126", number=7),
+        bus_no="\t\n ",
+        issued_at=datetime.datetime(2026, 1, 5, 23, 59, 7, tzinfo=datetime.UTC),
+        issue_date=datetime.date(2026, 1, 6),
+        payer_type=1,
+        payer_name="李四 😀",
+        payer_code="a>b",
+        payer_account=" ",
+        payer_bank="]]>",
+        payee_name="\"q\" 'a'",
+        payee_account="",
+        payee_bank="x\ny",
+        total_amount=Decimal("-50.5"),
+        currency="CNY",
+        pay_mode="\r",
+        handling_person=" 王五 ",
+        checker="赵\t六",
+        remark="& < > \r end",
+        sandbox=True,
+        ext={
+            "visitNumber": "A&1",
+            "department": "  ",
+            "visitDate": "2026-01-04",
+            "hospitalDays": 3,
+            "fundPay": "-15",
+            "medicalInsuranceType": "\ufdd0\x7f\x85",
+        },
+    )
+    items = [
+        ReceiptItem(
+            line_no=2,
+            item_code="C<2>",
+            item_name="药 & 费",
+            unit_of_measure="\r",
+            quantity=Decimal("-1.5000"),
+            standard=Decimal("12.3450"),
+            amount=Decimal("-18.52"),
+            remark=" \t",
+        ),
+        ReceiptItem(
+            line_no=1,
+            item_code="C1",
+            item_name="诊查费",
+            unit_of_measure="",
+            quantity=Decimal("-2"),
+            standard=Decimal("-0"),
+            amount=Decimal("-31.98"),
+            remark="",
+        ),
+    ]
+    aux = [
+        AuxItem(
+            related_code="C<1>",
+            code="A&1",
+            name=" 名 ",
+            quantity=Decimal("3"),
+            unit="\r\n",
+            standard=Decimal("0.0005"),
+            amount=Decimal("0.00"),
+            remark=">",
+        )
+    ]
+    return receipt, items, aux
+
+
+def test_every_value_is_written_as_the_writer_has_always_written_it() -> None:
+    # given a receipt whose stored texts hold & < > CR, whitespace-only values, NBSP, U+3000, an
+    # emoji and noncharacters, in every element that carries stored text, with red amounts
+    receipt, items, aux = _unsaved_receipt_with_values_that_need_care()
+    # when its data file is built
+    xml = receipt_xml_build(receipt, items=items, aux_items=aux)
+    # then the bytes are those the writer produced before its fast paths (frozen here): escaped
+    # values escaped, whitespace-only values written empty, numbers, dates and times as formatted
+    assert (
+        xml
+        == XML_DECLARATION
+        + (
+            "<EInvoice><Header>"
+            "<EInvoiceID>430601260000000123</EInvoiceID><EInvoiceTag>CZ-EI-43</EInvoiceTag>"
+            "<Version>1.0.0</Version></Header><EInvoiceData><Main>"
+            "<EInvoiceName>门诊 &amp; &lt;急诊&gt;</EInvoiceName>"
+            "<EInvoiceCode>43060126</EInvoiceCode><EInvoiceNumber>0000000123</EInvoiceNumber>"
+            "<RandomNumber>0a1b2c</RandomNumber>"
+            "<EInvoiceSpecimenCode> MZ&#xD;2026 </EInvoiceSpecimenCode>"
+            "<SupervisorAreaCode>430102</SupervisorAreaCode><TotalAmount>-50.50</TotalAmount>"
+            "<IssueDate>20260106</IssueDate><IssueTime>07:59:07</IssueTime><InvoicingParty>"
+            "<InvoicingPartyCode>12430100444885720X</InvoicingPartyCode>"
+            "<InvoicingPartyName>医院\u3000A&amp;B\xa0</InvoicingPartyName><RecName>\"q\" 'a'</RecName>"
+            "<RecOpBk>x\ny</RecOpBk></InvoicingParty><PayerParty>"
+            "<PayerPartyType>1</PayerPartyType><PayerPartyCode>a&gt;b</PayerPartyCode>"
+            "<PayerPartyName>李四 😀</PayerPartyName><PayerAcct></PayerAcct>"
+            "<PayerOpBk>]]&gt;</PayerOpBk></PayerParty><PayMode></PayMode><BizCode></BizCode>"
+            "<CurrencyType>CNY</CurrencyType><Remark>&amp; &lt; &gt; &#xD; end</Remark>"
+            "<HandlingPerson> 王五 </HandlingPerson><Checker>赵\t六</Checker>"
+            "<SupervisorRemark>联调测试票据，仅供测试，无效</SupervisorRemark><MainExt>"
+            "<MedicalInsuranceType>\ufdd0\x7f\x85</MedicalInsuranceType>"
+            "<VisitNumber>A&amp;1</VisitNumber><Department></Department>"
+            "<VisitDate>20260104</VisitDate><HospitalDays>3</HospitalDays>"
+            "<FundPay>-15.00</FundPay><RelatedInvoiceCode>43060126</RelatedInvoiceCode>"
+            "<RelatedInvoiceNumber>0000000007</RelatedInvoiceNumber></MainExt></Main>"
+            "<Details><Item><ItemCode>C1</ItemCode><ItemName>诊查费</ItemName>"
+            "<ItemQuantity>-2</ItemQuantity><ItemStd>-0.00</ItemStd>"
+            "<ItemAmount>-31.98</ItemAmount></Item><Item><ItemCode>C&lt;2&gt;</ItemCode>"
+            "<ItemName>药 &amp; 费</ItemName><ItemQuantity>-1.5</ItemQuantity>"
+            "<ItemUnit></ItemUnit><ItemStd>12.345</ItemStd><ItemAmount>-18.52</ItemAmount>"
+            "<ItemRemark></ItemRemark></Item></Details><AuxDetails><AuxItem>"
+            "<AuxItemRelatedCode>C&lt;1&gt;</AuxItemRelatedCode>"
+            "<AuxItemCode>A&amp;1</AuxItemCode><AuxItemName> 名 </AuxItemName>"
+            "<AuxItemQuantity>3</AuxItemQuantity><AuxItemUnit></AuxItemUnit>"
+            "<AuxItemStd>0.0005</AuxItemStd><AuxItemAmount>0.00</AuxItemAmount>"
+            "<AuxItemRemark>&gt;</AuxItemRemark></AuxItem></AuxDetails></EInvoiceData></EInvoice>"
+        ).encode()
+    )
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x1f", "\ud800", "\uffff"])
+@pytest.mark.parametrize(
+    ("where", "element"),
+    [
+        ("item", "ItemName"),
+        ("item_unit", "ItemUnit"),
+        ("ext", "Department"),
+        ("aux", "AuxItemRemark"),
+        ("unit", "InvoicingPartyName"),
+    ],
+)
+def test_a_character_xml_cannot_carry_is_refused_wherever_it_is(where: str, element: str, character: str) -> None:
+    receipt, items, aux = _unsaved_receipt_with_values_that_need_care()
+    bad = f"a{character}b"
+    if where == "item":
+        items[1].item_name = bad
+    elif where == "item_unit":
+        items[1].unit_of_measure = bad
+    elif where == "ext":
+        receipt.ext = {**receipt.ext, "department": bad}
+    elif where == "aux":
+        aux = [dataclasses.replace(aux[0], remark=bad)]
+    else:
+        receipt.unit.name = bad
+    with pytest.raises(DataFileError) as caught:
+        receipt_xml_build(receipt, items=items, aux_items=aux)
+    assert caught.value.code is DataFileErrorCode.UNREPRESENTABLE
+    assert caught.value.message == f"{element}: U+{ord(character):04X} is not a character XML 1.0 can carry"
