@@ -166,10 +166,20 @@ def jobs_claim(*, job_ids: Sequence[int]) -> list[ReceiptJob]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return [
-        ReceiptJob(pk=pk, receipt_id=receipt_id, step=step, attempts=attempts, state=running, lease_until=until)
-        for pk, receipt_id, step, attempts in sorted(rows)
-    ]
+    # The instances ReceiptJob(pk=..., receipt_id=..., step=..., attempts=..., state=running,
+    # lease_until=until) would be, built from positional values: Model.__init__ with keywords
+    # cost more per job than the rest of claiming it.
+    names = [f.attname for f in ReceiptJob._meta.concrete_fields]
+    template = [f.get_default() for f in ReceiptJob._meta.concrete_fields]
+    template[names.index("state")], template[names.index("lease_until")] = running, until
+    returned = [names.index(name) for name in ("id", "receipt_id", "step", "attempts")]
+    jobs = []
+    for row in sorted(rows):
+        values = template.copy()
+        for at, value in zip(returned, row, strict=True):
+            values[at] = value
+        jobs.append(ReceiptJob(*values))
+    return jobs
 
 
 def job_claim(*, job_id: int) -> ReceiptJob | None:
@@ -338,10 +348,23 @@ def _finish_done(jobs: list[ReceiptJob]) -> None:
     by_attempts: dict[int, list[int]] = defaultdict(list)
     for job in jobs:
         by_attempts[job.attempts].append(job.pk)
-    for attempts, ids in by_attempts.items():
-        ReceiptJob.objects.filter(pk__any=ids, state=ReceiptJob.State.RUNNING, attempts=attempts).update(
-            state=ReceiptJob.State.DONE, last_error="", lease_until=None
-        )
+    if not by_attempts:
+        return
+    # What filter(pk__any=ids, state=RUNNING, attempts=attempts).update(state=DONE, last_error="",
+    # lease_until=None) writes, without the ORM compiling it and preparing each id on its own.
+    c = {
+        name: connection.ops.quote_name(ReceiptJob._meta.get_field(name).column)
+        for name in ("id", "state", "attempts", "last_error", "lease_until")
+    }
+    with connection.cursor() as cursor:
+        for attempts, ids in by_attempts.items():
+            among, among_params = sql_in(connection, c["id"], ids)
+            cursor.execute(
+                f"UPDATE {connection.ops.quote_name(ReceiptJob._meta.db_table)} "
+                f"SET {c['state']} = %s, {c['last_error']} = %s, {c['lease_until']} = NULL "
+                f"WHERE {among} AND {c['state']} = %s AND {c['attempts']} = %s",
+                [ReceiptJob.State.DONE.value, "", *among_params, ReceiptJob.State.RUNNING.value, attempts],
+            )
 
 
 def jobs_due(*, limit: int = 1000) -> list[int]:
