@@ -1,6 +1,6 @@
 """``field__any=[...]``: membership in a list as one array parameter on PostgreSQL.
 
-``field__in=ids`` writes one placeholder per value. For the pipeline's chunks of 200
+``field__in=ids`` writes one placeholder per value. For the pipeline's chunks of 500
 receipts that costs on both sides: psycopg merges every parameter into the text on the
 client (a statement with more than 50 parameters is not cached), and PostgreSQL parses
 and plans a list of 200 constants. ``= ANY(%s::bigint[])`` with the list as a single
