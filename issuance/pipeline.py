@@ -36,7 +36,7 @@ from issuance.layout.receipt_data import province_names
 from issuance.models import Receipt, ReceiptItem, ReceiptJob, SignStatus, _receipt_file_path
 from zhongtai.audit.models import AuditEvent
 from zhongtai.audit.services import Actor, audit_build
-from zhongtai.core.lookups import sql_in
+from zhongtai.core.lookups import id_array, sql_in
 from zhongtai.masterdata.models import FinanceBureau, ReceiptKind, Region, Unit
 from zhongtai.national import services as national
 from zhongtai.signing import sm2
@@ -266,9 +266,8 @@ class _IdsQuery:
         if compiled is None:
             compiled = self._compiled[connection.alias] = self._compile()
         params = list(compiled.params)
-        # The array as its literal, cast by the statement (``%s::bigint[]``): psycopg dumps a list
-        # of ints element by element, three times slower. Duplicates match nothing more.
-        params[compiled.ids_at] = "{" + ",".join(map(str, ids)) + "}"
+        # The array as its literal, cast by the statement (``%s::bigint[]``). Duplicates match nothing more.
+        params[compiled.ids_at] = id_array(ids)
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
@@ -671,7 +670,7 @@ def _mark_signed(stored: list[_Signed], *, signed_at: datetime.datetime) -> set[
                     f"WHERE {table}.{pk} = named.id AND {table}.{column['sign_status']} = %s "
                     f"RETURNING {table}.{pk}"
                 )
-                params += [ids, names, SignStatus.PENDING.value]
+                params += [id_array(ids), names, SignStatus.PENDING.value]
             else:
                 sql = (
                     f"UPDATE {table} SET {assignments}"

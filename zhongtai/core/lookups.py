@@ -51,15 +51,23 @@ def _distinct(values: Iterable[Any]) -> list[Any]:
     return [value for value in dict.fromkeys(values) if value is not None]
 
 
-def sql_in(
-    connection: BaseDatabaseWrapper, column: str, values: list[int], *, db_type: str = "bigint"
-) -> tuple[str, list[Any]]:
-    """``(condition, params)`` for "``column`` is one of ``values``" in raw SQL, as the ``any`` lookup writes it.
+def sql_in(connection: BaseDatabaseWrapper, column: str, ids: list[int]) -> tuple[str, list[Any]]:
+    """``(condition, params)`` for "``column`` is one of ``ids``" in raw SQL, as the ``any`` lookup writes it.
 
-    ``column`` is already quoted. ``values`` must not be empty (``IN ()`` is not SQL).
+    ``column`` is already quoted and holds ids (bigint). ``ids`` must not be empty (``IN ()``
+    is not SQL).
     """
-    if not values:
-        raise ValueError("sql_in needs at least one value")
+    if not ids:
+        raise ValueError("sql_in needs at least one id")
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s::{db_type}[])", [list(values)]
-    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+        return f"{column} = ANY(%s::bigint[])", [id_array(ids)]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def id_array(ids: Iterable[int]) -> str:
+    """The PostgreSQL array literal of ``ids`` (``'{1,2,3}'``), for a parameter cast with ``::bigint[]``.
+
+    psycopg dumps a Python list element by element, about three times slower than this for
+    the pipeline's lists of 500 ids. ``int()`` keeps anything but integers out of the literal.
+    """
+    return "{" + ",".join(str(int(value)) for value in ids) + "}"

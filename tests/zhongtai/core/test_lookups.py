@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.support.factories import RegionFactory
-from zhongtai.core.lookups import sql_in
+from zhongtai.core.lookups import id_array, sql_in
 from zhongtai.masterdata.models import Region
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +76,9 @@ def test_sql_in_filters_raw_sql_like_the_lookup(regions: list[Region]) -> None:
 def test_sql_in_refuses_an_empty_list() -> None:
     with pytest.raises(ValueError):
         sql_in(connection, '"id"', [])
+
+
+def test_id_array_is_the_postgresql_literal_of_integers_only() -> None:
+    assert id_array([3, 1, 2]) == "{3,1,2}"
+    with pytest.raises(ValueError):
+        id_array(["1}'; DROP TABLE x; --"])  # type: ignore[list-item]
